@@ -1,0 +1,807 @@
+"""The service configuration (config.yaml): its shape, its defaults and its checks.
+
+`load_config` reads a YAML file and `parse_config` validates an already-parsed
+value; both return a `Config` or raise `ConfigError`, whose `problems` are one
+line each, starting with the dotted key path that is wrong, e.g.
+``sla.response_hours: must be greater than 0`` or
+``categories[3].agency: unknown agency 'xyz'``. No YAML content, however broken,
+makes either function raise anything else.
+
+The key names of PRODUCT.md §7 are fixed; keys added here are `service.local_console`,
+`sla.draft_expiry_hours`, `agencies[].short_name`, `referrals` and `privacy`.
+Secrets never live here: tokens come from the environment (see run_bot.py).
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+import types
+from collections.abc import Mapping, Sequence
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "Agency",
+    "Category",
+    "CategoryLabel",
+    "Config",
+    "ConfigError",
+    "DispatchConfig",
+    "PrivacyConfig",
+    "Referral",
+    "ServiceConfig",
+    "SlaConfig",
+    "SupervisorsConfig",
+    "TelegramConfig",
+    "WhatsAppConfig",
+    "load_config",
+    "parse_config",
+]
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; `problems` holds one line per problem.
+
+    Each line starts with the dotted key path it is about (`config` for the
+    file as a whole), so an operator can find the key to fix.
+    """
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems: list[str] = list(problems) or ["config: invalid configuration"]
+        super().__init__("\n".join(self.problems))
+
+
+# --------------------------------------------------------------------------
+# Reusable field types and checks
+# --------------------------------------------------------------------------
+
+# Raised by validators that check several items at once: `ctx["problems"]` is a
+# list of (sub-path, message) pairs, the sub-path relative to the model raising it.
+_MULTI = "config_problems"
+# A message that already says what the value was: no "(got ...)" after it.
+_PLAIN = "config_value_plain"
+
+_SLUG = re.compile(r"[a-z0-9_-]{1,32}")
+_TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+_PREFIX = re.compile(r"[A-Z]{1,8}")
+_WHATSAPP_FROM = re.compile(r"whatsapp:\+[1-9]\d{5,14}")
+_MAX_HOURS = 24 * 366  # upper bounds keep timedelta arithmetic far from overflow
+
+
+def _problem(message: str, *, show_input: bool = True) -> PydanticCustomError:
+    return PydanticCustomError("config_value" if show_input else _PLAIN, message)
+
+
+def _problems(pairs: list[tuple[str, str]]) -> PydanticCustomError:
+    summary = "; ".join(f"{path}: {message}" for path, message in pairs)
+    return PydanticCustomError(_MULTI, "{summary}", {"summary": summary, "problems": pairs})
+
+
+def _not_bool(value: object) -> object:
+    # YAML reads `yes`/`true` as booleans and pydantic would quietly take them as 1.
+    if isinstance(value, bool):
+        raise _problem("must be a number")
+    return value
+
+
+def _none_as_list(value: object) -> object:
+    # `keywords:` with nothing after it reads as null; take it as an empty list.
+    return [] if value is None else value
+
+
+def _slug(value: str) -> str:
+    if not _SLUG.fullmatch(value):
+        raise _problem(
+            "must be a short lowercase id: letters a-z, digits, '-' or '_', at most 32 characters"
+        )
+    return value
+
+
+def _keyword(value: str) -> str:
+    value = " ".join(value.lower().split())
+    if not value:
+        raise _problem("must not be empty", show_input=False)
+    return value
+
+
+def _unique_keywords(keywords: list[str]) -> list[str]:
+    return list(dict.fromkeys(keywords))
+
+
+def _chat_id(value: int) -> int:
+    if value == 0:
+        raise _problem("must be a Telegram chat id, not 0", show_input=False)
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_slug)]
+Text = Annotated[str, Field(min_length=1)]
+Keyword = Annotated[str, AfterValidator(_keyword)]
+Keywords = Annotated[
+    list[Keyword], BeforeValidator(_none_as_list), AfterValidator(_unique_keywords)
+]
+ChatId = Annotated[int, BeforeValidator(_not_bool), AfterValidator(_chat_id)]
+Hours = Annotated[
+    float, BeforeValidator(_not_bool), Field(gt=0, le=_MAX_HOURS, allow_inf_nan=False)
+]
+
+
+class _Section(BaseModel):
+    """Base of every config model: unknown keys are errors, text is trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class ServiceConfig(_Section):
+    """`service:` — identity, locale, storage and the web server address."""
+
+    name: Text = "I-Ceta"
+    ticket_prefix: str = "ICT"
+    timezone: str = "Asia/Jakarta"
+    language: Literal["id", "en"] = "id"
+    database: Text = "data/iceta.db"
+    public_url: str = ""
+    host: Text = "127.0.0.1"
+    port: Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=65535)] = 8080
+    # None: the local try-it console (/try) is served only when host is loopback.
+    local_console: bool | None = None
+
+    @field_validator("ticket_prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        if not _PREFIX.fullmatch(value):
+            raise _problem("must be 1 to 8 uppercase letters A-Z, e.g. ICT")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+            raise _problem("must be an IANA time zone name, e.g. Asia/Jakarta") from None
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.query
+            or parts.fragment
+            or any(ch.isspace() for ch in value)
+        ):
+            raise _problem(
+                "must be an http(s) URL without query or fragment, e.g. https://iceta.example.go.id"
+            )
+        return value.rstrip("/")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The service time zone, for showing times to people."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def local_console_enabled(self) -> bool:
+        """Whether /try is served: `local_console` if set, else only on a loopback host."""
+        if self.local_console is not None:
+            return self.local_console
+        return _is_loopback(self.host)
+
+
+class SlaConfig(_Section):
+    """`sla:` — the first-response deadline and its reminders (PRODUCT.md §6)."""
+
+    response_hours: Hours = 24
+    remind_before_hours: list[Hours] = Field(default_factory=lambda: [12.0, 2.0])
+    overdue_repeat_hours: Hours = 24
+    confirm_days: Annotated[
+        float, BeforeValidator(_not_bool), Field(gt=0, le=366, allow_inf_nan=False)
+    ] = 3
+    draft_expiry_hours: Hours = 24
+
+    @field_validator("remind_before_hours")
+    @classmethod
+    def _check_reminders(cls, value: list[float], info: ValidationInfo) -> list[float]:
+        response_hours = info.data.get("response_hours")
+        if response_hours is not None:
+            late = [
+                (f"[{index}]", f"{hours:g} must be less than response_hours ({response_hours:g})")
+                for index, hours in enumerate(value)
+                if hours >= response_hours
+            ]
+            if late:
+                raise _problems(late)
+        # Stored earliest-first (largest offset first), each offset once.
+        return sorted(set(value), reverse=True)
+
+    @property
+    def response_time(self) -> timedelta:
+        """Assignment → deadline."""
+        return timedelta(hours=self.response_hours)
+
+    @property
+    def reminder_offsets(self) -> list[timedelta]:
+        """How long before the deadline each reminder is due, largest first."""
+        return [timedelta(hours=hours) for hours in self.remind_before_hours]
+
+    @property
+    def overdue_repeat(self) -> timedelta:
+        """Interval between repeated overdue alerts."""
+        return timedelta(hours=self.overdue_repeat_hours)
+
+    @property
+    def confirm_window(self) -> timedelta:
+        """How long a resolved ticket waits for the citizen before closing."""
+        return timedelta(days=self.confirm_days)
+
+    @property
+    def draft_expiry(self) -> timedelta:
+        """Silence after which an unfinished complaint draft is dropped."""
+        return timedelta(hours=self.draft_expiry_hours)
+
+
+class TelegramConfig(_Section):
+    """`telegram:` — how updates arrive (the token is in the environment)."""
+
+    mode: Literal["webhook", "polling"] = "webhook"
+
+
+class WhatsAppConfig(_Section):
+    """`whatsapp:` — the Twilio sender and the out-of-window template."""
+
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True)
+
+    from_: str = Field("whatsapp:+14155238886", alias="from")
+    update_template_sid: str = ""
+
+    @field_validator("from_")
+    @classmethod
+    def _check_from(cls, value: str) -> str:
+        if not _WHATSAPP_FROM.fullmatch(value):
+            raise _problem(
+                'must be "whatsapp:+" then the number with country code, e.g. "whatsapp:+6281234567890"'
+            )
+        return value
+
+    @field_validator("update_template_sid")
+    @classmethod
+    def _check_template(cls, value: str) -> str:
+        if value and not value.startswith("HX"):
+            raise _problem('must be empty or a Twilio Content SID starting with "HX"')
+        return value
+
+
+class DispatchConfig(_Section):
+    """`dispatch:` — the call-center group that routes what no category could."""
+
+    name: Text
+    telegram_chat_id: ChatId
+
+
+def _digest_time(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # A YAML 1.1 loader reads unquoted 17:30 as the number 1050.
+        raise _problem('must be a time written in quotes, e.g. "07:00"')
+    return value
+
+
+class SupervisorsConfig(_Section):
+    """`supervisors:` — who gets overdue alerts and the daily digest."""
+
+    telegram_chat_ids: Annotated[list[ChatId], BeforeValidator(_none_as_list)] = Field(
+        default_factory=list
+    )
+    digest_time: Annotated[str, BeforeValidator(_digest_time)] = "07:00"
+
+    @field_validator("digest_time")
+    @classmethod
+    def _check_digest_time(cls, value: str) -> str:
+        match = _TIME.fullmatch(value)
+        if not match:
+            raise _problem('must be a 24-hour time "HH:MM", e.g. "07:00"')
+        return f"{int(match.group(1)):02d}:{match.group(2)}"  # "7:00" -> "07:00"
+
+    @property
+    def digest_at(self) -> time:
+        """`digest_time` as a wall-clock time in the service time zone."""
+        hour, minute = self.digest_time.split(":")
+        return time(int(hour), int(minute))
+
+
+class Agency(_Section):
+    """One perangkat daerah with its Telegram staff group."""
+
+    id: Slug
+    name: Text
+    telegram_chat_id: ChatId
+    short_name: str = ""
+
+    @property
+    def display(self) -> str:
+        """The name to show in menus and acknowledgements."""
+        return self.short_name or self.name
+
+
+def _label_from_text(value: object) -> object:
+    # `label: Jalan rusak` is short for `label: {id: Jalan rusak}`.
+    return {"id": value} if isinstance(value, str) else value
+
+
+class CategoryLabel(_Section):
+    """A category's menu label: Indonesian (required) and English (optional)."""
+
+    id: Text
+    en: str = ""
+
+    def text(self, lang: str) -> str:
+        """The label in `lang`, falling back to Indonesian."""
+        return self.en if lang == "en" and self.en else self.id
+
+
+class Category(_Section):
+    """A citizen-facing complaint category, in menu order, routed to one agency."""
+
+    id: Slug
+    label: Annotated[CategoryLabel, BeforeValidator(_label_from_text)]
+    agency: Text  # an agency id; checked against `agencies` by Config
+    keywords: Keywords = Field(default_factory=list)
+
+    def text(self, lang: str) -> str:
+        """The menu label in `lang` ("id" or "en"), falling back to Indonesian."""
+        return self.label.text(lang)
+
+
+class Referral(_Section):
+    """An office outside the regency's authority (e.g. PLN) a citizen is sent to."""
+
+    id: Slug
+    name: Text
+    contact: Text
+    keywords: Keywords = Field(default_factory=list)
+
+
+class PrivacyConfig(_Section):
+    """`privacy:` — retention of personal data (UU PDP No. 27/2022)."""
+
+    retention_days: Annotated[int, BeforeValidator(_not_bool), Field(gt=0, le=36500)] = 730
+
+    @property
+    def retention(self) -> timedelta:
+        """How long a closed ticket keeps the citizen's personal data."""
+        return timedelta(days=self.retention_days)
+
+
+# Sections that may be left empty (`sla:` with nothing under it) and then get defaults.
+_DEFAULTED_SECTIONS = ("service", "sla", "telegram", "whatsapp", "supervisors", "privacy")
+
+
+class Config(_Section):
+    """The whole config.yaml."""
+
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
+    sla: SlaConfig = Field(default_factory=SlaConfig)
+    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    whatsapp: WhatsAppConfig = Field(default_factory=WhatsAppConfig)
+    dispatch: DispatchConfig
+    supervisors: SupervisorsConfig = Field(default_factory=SupervisorsConfig)
+    agencies: list[Agency] = Field(min_length=1)
+    categories: list[Category] = Field(min_length=1)
+    referrals: Annotated[list[Referral], BeforeValidator(_none_as_list)] = Field(
+        default_factory=list
+    )
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            data = dict(data)
+            for key in _DEFAULTED_SECTIONS:
+                if key in data and data[key] is None:
+                    data[key] = {}
+        return data
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Config:
+        found: list[tuple[str, str]] = []
+        found += _duplicates("agencies", "agency id", [a.id for a in self.agencies])
+        found += _duplicates("categories", "category id", [c.id for c in self.categories])
+        found += _duplicates("referrals", "referral id", [r.id for r in self.referrals])
+        agency_ids = [agency.id for agency in self.agencies]
+        for index, category in enumerate(self.categories):
+            if category.agency not in agency_ids:
+                found.append(
+                    (f"categories[{index}].agency", _unknown_agency(category.agency, agency_ids))
+                )
+        for index, agency in enumerate(self.agencies):
+            if agency.id == "dispatch":
+                found.append(
+                    (f"agencies[{index}].id", "'dispatch' is reserved for the dispatch desk")
+                )
+        found += _duplicate_chats(self)
+        if found:
+            raise _problems(found)
+        return self
+
+    def agency(self, agency_id: str) -> Agency | None:
+        """The agency with this id, or None."""
+        return next((agency for agency in self.agencies if agency.id == agency_id), None)
+
+    def category(self, category_id: str) -> Category | None:
+        """The category with this id, or None."""
+        return next((c for c in self.categories if c.id == category_id), None)
+
+    def referral(self, referral_id: str) -> Referral | None:
+        """The referral with this id, or None."""
+        return next((r for r in self.referrals if r.id == referral_id), None)
+
+    def agency_for_chat(self, chat_id: int | str) -> Agency | None:
+        """The agency whose staff group is `chat_id` (compared as text), or None."""
+        wanted = str(chat_id).strip()
+        return next((a for a in self.agencies if str(a.telegram_chat_id) == wanted), None)
+
+    def is_dispatch_chat(self, chat_id: int | str) -> bool:
+        """Whether `chat_id` is the dispatch group."""
+        return str(self.dispatch.telegram_chat_id) == str(chat_id).strip()
+
+    def is_supervisor_chat(self, chat_id: int | str) -> bool:
+        """Whether `chat_id` is one of the supervisor chats."""
+        wanted = str(chat_id).strip()
+        return any(str(chat) == wanted for chat in self.supervisors.telegram_chat_ids)
+
+
+def _duplicates(section: str, what: str, ids: list[str]) -> list[tuple[str, str]]:
+    first: dict[str, int] = {}
+    found = []
+    for index, item_id in enumerate(ids):
+        if item_id in first:
+            found.append(
+                (
+                    f"{section}[{index}].id",
+                    f"duplicate {what} '{item_id}' (also {section}[{first[item_id]}].id)",
+                )
+            )
+        else:
+            first[item_id] = index
+    return found
+
+
+def _unknown_agency(agency_id: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(agency_id.lower(), known, n=1)
+    if close:
+        return f"unknown agency '{agency_id}'; did you mean '{close[0]}'?"
+    return f"unknown agency '{agency_id}' (known: {', '.join(known)})"
+
+
+def _duplicate_chats(config: Config) -> list[tuple[str, str]]:
+    # Every Telegram chat plays exactly one role; a shared chat would make
+    # "which agency is this group?" ambiguous.
+    owners: list[tuple[str, int]] = [
+        ("dispatch.telegram_chat_id", config.dispatch.telegram_chat_id)
+    ]
+    owners += [
+        (f"supervisors.telegram_chat_ids[{i}]", chat)
+        for i, chat in enumerate(config.supervisors.telegram_chat_ids)
+    ]
+    owners += [
+        (f"agencies[{i}].telegram_chat_id", a.telegram_chat_id)
+        for i, a in enumerate(config.agencies)
+    ]
+    first: dict[int, str] = {}
+    found = []
+    for path, chat in owners:
+        if chat in first:
+            found.append((path, f"chat id {chat} is used twice (also {first[chat]})"))
+        else:
+            first[chat] = path
+    return found
+
+
+# --------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------
+
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1 base-60 numbers, rejecting duplicate keys.
+
+    Plain SafeLoader reads `digest_time: 17:30` as the integer 1050 and keeps
+    only the last of two `sla:` sections; both hide mistakes.
+    """
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"duplicate key '{key_node.value}' (first at line {seen[key_node.value]})",
+                        key_node.start_mark,
+                    )
+                seen[key_node.value] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+_ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag not in (_INT_TAG, _FLOAT_TAG)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_ConfigLoader.add_implicit_resolver(
+    _FLOAT_TAG,
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+            |\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?
+            |[-+]?\.(?:inf|Inf|INF)
+            |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+_ConfigLoader.add_implicit_resolver(
+    _INT_TAG,
+    re.compile(
+        r"""^(?:[-+]?0b[0-1_]+
+            |[-+]?0[0-7_]+
+            |[-+]?(?:0|[1-9][0-9_]*)
+            |[-+]?0x[0-9a-fA-F_]+)$""",
+        re.X,
+    ),
+    list("-+0123456789"),
+)
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _parse_yaml(text: str) -> object:
+    try:
+        return yaml.load(text, Loader=_ConfigLoader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = _one_line(exc.problem or exc.context or "cannot be parsed")
+        if exc.context and exc.problem:
+            context_mark = exc.context_mark
+            started = f" at line {context_mark.line + 1}" if context_mark is not None else ""
+            problem += f" ({_one_line(exc.context)}{started})"
+        raise ConfigError([f"config: invalid YAML{where}: {problem}"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"config: invalid YAML: {_one_line(exc)}"]) from None
+    except RecursionError:
+        raise ConfigError(["config: invalid YAML: nested too deeply"]) from None
+    except Exception as exc:  # PyYAML constructors leak plain errors on odd scalars
+        # e.g. `2024-13-45` (ValueError) or `!!timestamp 2020-99` (AttributeError)
+        raise ConfigError([f"config: invalid YAML value: {_one_line(exc)}"]) from None
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate the YAML config file at `path`.
+
+    Raises `ConfigError` for an unreadable file, invalid YAML or invalid values.
+    """
+    try:
+        # utf-8-sig: editors on Windows like to start the file with a BOM
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError([f"config: file not found: {os.fspath(path)}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            [f"config: {os.fspath(path)} is not UTF-8 text (bad byte at offset {exc.start})"]
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or _one_line(exc)
+        raise ConfigError([f"config: cannot read {os.fspath(path)}: {reason}"]) from None
+    except ValueError as exc:  # e.g. a NUL byte in the path
+        raise ConfigError([f"config: cannot read {path!r}: {_one_line(exc)}"]) from None
+    return parse_config(_parse_yaml(text))
+
+
+def parse_config(raw: object) -> Config:
+    """Validate an already-parsed config value (what YAML gives) into a `Config`.
+
+    Raises `ConfigError` listing every problem found, one line each.
+    """
+    if raw is None:
+        raise ConfigError(
+            ["config: the file is empty; it needs at least dispatch, agencies and categories"]
+        )
+    if not isinstance(raw, Mapping):
+        raise ConfigError(
+            [
+                f"config: the top level must be a mapping of sections (service:, sla:, ...), got {_show(raw)}"
+            ]
+        )
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_problem_lines(exc)) from None
+    except RecursionError:
+        raise ConfigError(["config: nested too deeply"]) from None
+
+
+# --------------------------------------------------------------------------
+# Turning pydantic errors into one-line problems
+# --------------------------------------------------------------------------
+
+_MESSAGES: dict[str, str] = {
+    "missing": "is required",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "string_type": "must be text",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "list_type": "must be a list, e.g. [a, b]",
+    "dict_type": "must be a mapping of keys",
+    "model_type": "must be a mapping of keys",
+    "model_attributes_type": "must be a mapping of keys",
+    "string_too_short": "must not be empty",
+}
+# Error types whose message needs no "(got ...)" after it.
+_NO_INPUT = frozenset(
+    {"missing", "extra_forbidden", _MULTI, _PLAIN, "invalid_key", "too_short", "string_too_short"}
+)
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple | set):
+        return "a list"
+    shown = repr(value) if isinstance(value, str) else _one_line(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _path(loc: Sequence[int | str]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _join(path: str, sub_path: str) -> str:
+    if not path:
+        return sub_path
+    return path + sub_path if sub_path.startswith("[") else f"{path}.{sub_path}"
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin is Union or origin is types.UnionType:
+            models = [arg for arg in get_args(annotation) if _is_model(arg)]
+            if not models:
+                return annotation
+            annotation = models[0]
+        else:
+            return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _allowed_keys(loc: Sequence[int | str]) -> list[str]:
+    """The keys the model at `loc` (a pydantic location) accepts."""
+    node: Any = Config
+    for part in loc:
+        node = _unwrap(node)
+        if isinstance(part, int):
+            if get_origin(node) is not list:
+                return []
+            node = get_args(node)[0]
+        elif _is_model(node):
+            field = next(
+                (f for name, f in node.model_fields.items() if part in (name, f.alias)), None
+            )
+            if field is None:
+                return []
+            node = field.annotation
+        else:
+            return []
+    node = _unwrap(node)
+    if not _is_model(node):
+        return []
+    return [field.alias or name for name, field in node.model_fields.items()]
+
+
+def _unknown_key(loc: Sequence[int | str]) -> str:
+    key = str(loc[-1])
+    allowed = _allowed_keys(loc[:-1])
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key; did you mean '{close[0]}'?"
+    if allowed:
+        return f"unknown key (allowed here: {', '.join(allowed)})"
+    return "unknown key"
+
+
+def _message(error: Any) -> str:
+    kind: str = error["type"]
+    if kind == "extra_forbidden":
+        return _unknown_key(error["loc"])
+    message = _MESSAGES.get(kind)
+    if message is None:
+        message = _one_line(error["msg"])
+        message = message.removeprefix("Value error, ")
+        if message.startswith("Input should be "):
+            message = "must be " + message.removeprefix("Input should be ")
+        if kind == "too_short" and "at least 1 item" in message:
+            message = "must not be empty"
+    if kind not in _NO_INPUT and "input" in error:
+        message += f" (got {_show(error['input'])})"
+    return message
+
+
+def _problem_lines(exc: ValidationError) -> list[str]:
+    lines: list[str] = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        if error["type"] == _MULTI:
+            for sub_path, message in error["ctx"]["problems"]:
+                lines.append(f"{_join(_path(loc), sub_path)}: {message}")
+        elif error["type"] == "invalid_key":
+            lines.append(f"{_path(loc[:-1]) or 'config'}: key {_show(loc[-1])} must be text")
+        else:
+            lines.append(f"{_path(loc) or 'config'}: {_message(error)}")
+    return list(dict.fromkeys(lines))

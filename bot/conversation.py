@@ -1,0 +1,703 @@
+"""The citizen conversation of PRODUCT.md §4, the same on every channel.
+
+A state machine over `Conversation` rows: each inbound message moves the
+citizen one step and produces what the bot says back. Choices are numbered
+(typed numbers always work); the buttons carry the same numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot import lifecycle
+from bot.catalog import say
+from bot.model import (
+    Attachment,
+    Button,
+    Conversation,
+    Inbound,
+    Location,
+    Outbound,
+    Status,
+    Ticket,
+)
+from bot.routing import suggest
+from bot.session import Session
+from bot.tickets import find_number, parse_number
+
+FAST_PATH_LENGTH = 15  # idle text this long is taken as the complaint itself
+MIN_DESCRIPTION = 10
+MAX_PICK = 3
+
+GREETINGS = {
+    "/start",
+    "start",
+    "halo",
+    "hallo",
+    "hai",
+    "hi",
+    "hello",
+    "p",
+    "assalamualaikum",
+    "assalamu'alaikum",
+    "selamat pagi",
+    "selamat siang",
+    "selamat sore",
+    "selamat malam",
+}
+CANCEL_WORDS = {"batal", "cancel", "/batal", "/cancel"}
+MENU_WORDS = {"menu", "/menu"}
+HELP_WORDS = {"bantuan", "help", "/help", "/bantuan"}
+STATUS_WORDS = {"status", "/status", "cek", "cek status"}
+SKIP_WORDS = {"0", "lewati", "skip"}
+DONE_WORDS = {"selesai", "done", "sudah"}
+STOP_WORDS = {"stop", "berhenti", "unsubscribe"}
+RESUME_WORDS = {"mulai", "start", "unstop"}
+LANGUAGE_WORDS = {"english": "en", "inggris": "en", "indonesia": "id", "bahasa": "id"}
+
+DRAFT_STATES = {"description", "category", "location", "photo", "confirm", "pick_ticket"}
+
+
+def handle_citizen(session: Session, inbound: Inbound) -> int | None:
+    """Run one citizen message through the conversation; returns the ticket it concerned."""
+    store = session.store
+    conversation = store.conversation(inbound.channel, inbound.chat_id) or Conversation(
+        inbound.channel, inbound.chat_id
+    )
+    chat = _Chat(session, conversation, inbound)
+    ticket_id = chat.run()
+    conversation.updated_at = session.now
+    conversation.last_inbound_at = session.now
+    store.save_conversation(conversation)
+    return ticket_id
+
+
+class _Chat:
+    """One citizen message being handled: the conversation, the message, the replies."""
+
+    def __init__(self, session: Session, conversation: Conversation, inbound: Inbound) -> None:
+        self.session = session
+        self.conversation = conversation
+        self.inbound = inbound
+        if inbound.sender_name:
+            conversation.name = inbound.sender_name
+        if inbound.phone:
+            conversation.phone = inbound.phone
+        self.text = (inbound.button_data or inbound.text or "").strip()
+        self.word = " ".join(self.text.lower().split())
+
+    # --- saying
+    @property
+    def language(self) -> str:
+        return self.conversation.language or self.session.config.service.language
+
+    def t(self, key: str, **values: object) -> str:
+        return say(self.language, key, **values)
+
+    def reply(
+        self,
+        text: str,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+        ticket_id: int | None = None,
+        essential: bool = True,
+    ) -> None:
+        self.session.send(
+            Outbound(
+                channel=self.inbound.channel,
+                chat_id=self.inbound.chat_id,
+                text=text,
+                buttons=buttons,
+                ticket_id=ticket_id,
+                essential=essential,
+                topic="conversation",
+            )
+        )
+
+    def number(self, ticket_id: int) -> str:
+        return self.session.number(ticket_id)
+
+    # --- the dispatcher
+    def run(self) -> int | None:
+        conversation = self.conversation
+        self._expire_stale_draft()
+        data = self.inbound.button_data
+        if data.startswith("fixed:"):
+            return self._confirm_from_button(data)
+        if self.word in STOP_WORDS:
+            conversation.opted_out = True
+            self.reply(self.t("opted_out"))
+            return None
+        if conversation.opted_out and self.word in RESUME_WORDS:
+            conversation.opted_out = False
+            self.reply(self.t("opted_in"))
+            return None
+        if self.word in LANGUAGE_WORDS:
+            conversation.language = LANGUAGE_WORDS[self.word]
+            self.reply(self.t("language_set") + "\n\n" + self.t("menu"), self._menu_buttons())
+            return None
+        if self.word in CANCEL_WORDS:
+            self._cancel()
+            return None
+        if self.word in MENU_WORDS or self.word in GREETINGS:
+            self._drop_draft(announce=True)
+            self._welcome()
+            return None
+        if self.word in HELP_WORDS:
+            self._help()
+            return None
+        if self._is_status_request():
+            return self._status()
+        replied_ticket = self._replied_ticket()
+        if replied_ticket is not None and conversation.state not in DRAFT_STATES - {"pick_ticket"}:
+            self._set_idle()
+            self._follow_up(replied_ticket)
+            return replied_ticket.id
+        handler = getattr(self, f"_on_{conversation.state}", self._on_idle)
+        return handler()
+
+    # --- words that work everywhere
+    def _expire_stale_draft(self) -> None:
+        conversation = self.conversation
+        hours = self.session.config.sla.draft_expiry_hours
+        if (
+            conversation.state in DRAFT_STATES
+            and conversation.updated_at is not None
+            and self.session.now - conversation.updated_at > timedelta(hours=hours)
+        ):
+            self._set_idle()
+            self.reply(self.t("draft_expired", hours=_hours(hours)))
+
+    def _cancel(self) -> None:
+        had_draft = self.conversation.state in DRAFT_STATES
+        self._drop_draft(announce=False)
+        self.reply(
+            (self.t("cancelled") if had_draft else self.t("nothing_to_cancel"))
+            + "\n\n"
+            + self.t("menu"),
+            self._menu_buttons(),
+        )
+        self._after_idle()
+
+    def _drop_draft(self, announce: bool) -> None:
+        if self.conversation.state in DRAFT_STATES and announce:
+            self.reply(self.t("cancelled"))
+        if self.conversation.state in DRAFT_STATES or self.conversation.state.startswith("rate"):
+            self._set_idle()
+
+    def _set_idle(self) -> None:
+        self.conversation.state = "idle"
+        self.conversation.draft = {}
+        for key in ("ticket", "pending", "pick"):
+            self.conversation.context.pop(key, None)
+
+    def _welcome(self) -> None:
+        service = self.session.config.service.name
+        if not self.conversation.welcomed:
+            text = self.t("welcome_first", service=service)
+            self.conversation.welcomed = True
+        else:
+            name = f" {self.conversation.name}" if self.conversation.name else ""
+            text = self.t("welcome_again", service=service, name=name)
+        self.reply(text + "\n\n" + self.t("menu"), self._menu_buttons())
+        self._after_idle()
+
+    def _menu_buttons(self) -> tuple[tuple[Button, ...], ...]:
+        return (
+            (Button("1. " + self.t("menu_new"), "1"),),
+            (Button("2. " + self.t("menu_status"), "2"),),
+            (Button("3. " + self.t("menu_help"), "3"),),
+        )
+
+    def _help(self) -> None:
+        hours = _hours(self.session.config.sla.response_hours)
+        self.reply(self.t("help", service=self.session.config.service.name, hours=hours))
+
+    # --- status
+    def _is_status_request(self) -> bool:
+        first = self.word.split(" ", 1)[0] if self.word else ""
+        return self.word in STATUS_WORDS or (
+            first in {"status", "/status", "cek"} and len(self.word) > len(first)
+        )
+
+    def _status(self) -> int | None:
+        session = self.session
+        prefix = session.config.service.ticket_prefix
+        rest = self.text.split(None, 1)[1] if len(self.text.split(None, 1)) > 1 else ""
+        if rest:
+            wanted = parse_number(prefix, rest) or find_number(prefix, rest)
+            ticket = session.store.ticket(wanted) if wanted else None
+            if ticket is None or not self._owns(ticket):
+                shown = session.number(wanted) if wanted else rest.strip()[:30]
+                self.reply(self.t("status_not_found", number=shown))
+                return None
+            self.reply(self._ticket_detail(ticket), ticket_id=ticket.id)
+            return ticket.id
+        self._list_tickets()
+        return None
+
+    def _owns(self, ticket: Ticket) -> bool:
+        return (ticket.citizen_channel, ticket.citizen_chat_id) == (
+            self.inbound.channel,
+            self.inbound.chat_id,
+        )
+
+    def _list_tickets(self) -> None:
+        tickets = self.session.store.citizen_tickets(self.inbound.channel, self.inbound.chat_id)
+        if not tickets:
+            self.reply(self.t("status_none"))
+            return
+        lines = [self.t("status_header")]
+        for ticket in tickets[:10]:
+            lines.append(
+                self.t(
+                    "status_item",
+                    number=self.number(ticket.id or 0),
+                    agency=self.session.agency_name(ticket.agency_id),
+                    status=self.t(f"status_{ticket.status}"),
+                    deadline=self._deadline_suffix(ticket, "status_deadline"),
+                )
+            )
+        if len(tickets) > 10:
+            lines.append(self.t("status_more", count=len(tickets) - 10))
+        self.reply("\n".join(lines))
+
+    def _deadline_suffix(self, ticket: Ticket, key: str) -> str:
+        if ticket.status != Status.ASSIGNED or ticket.deadline_at is None:
+            return ""
+        return self.t(key, deadline=self.session.time(ticket.deadline_at, self.language))
+
+    def _ticket_detail(self, ticket: Ticket) -> str:
+        session = self.session
+        return self.t(
+            "status_detail",
+            number=session.number(ticket),
+            category=session.category_label(ticket.category_id, self.language),
+            agency=session.agency_name(ticket.agency_id),
+            status=self.t(f"status_{ticket.status}"),
+            created=session.time(ticket.created_at, self.language),
+            deadline=self._deadline_suffix(ticket, "status_detail_deadline"),
+            description=ticket.description[:500],
+        )
+
+    # --- follow-ups to open tickets
+    def _replied_ticket(self) -> Ticket | None:
+        message_id = self.inbound.reply_to_message_id
+        if not message_id:
+            return None
+        ticket_id = self.session.store.ticket_for_message(
+            self.inbound.channel, self.inbound.chat_id, message_id
+        )
+        ticket = self.session.store.ticket(ticket_id) if ticket_id else None
+        if ticket is None or not self._owns(ticket) or not ticket.is_open:
+            return None
+        return ticket
+
+    def _follow_up(
+        self,
+        ticket: Ticket,
+        text: str | None = None,
+        attachments: tuple[Attachment, ...] | None = None,
+    ) -> None:
+        body = self.text if text is None else text
+        files = self.inbound.attachments if attachments is None else attachments
+        lifecycle.citizen_follow_up(self.session, ticket, body, tuple(files))
+        self.reply(
+            self.t(
+                "follow_up_sent",
+                number=self.session.number(ticket),
+                agency=self.session.agency_name(ticket.agency_id),
+            ),
+            ticket_id=ticket.id,
+        )
+
+    # --- idle
+    def _on_idle(self) -> int | None:
+        inbound = self.inbound
+        stickers = [a for a in inbound.attachments if a.kind == "sticker"]
+        if stickers and not self.text:
+            self.reply(self.t("unsupported_message") + "\n" + self.t("menu_hint"))
+            return None
+        if self.word == "1":
+            self._start_draft()
+            self.reply(self.t("ask_description"))
+            return None
+        if self.word == "2":
+            self._list_tickets()
+            return None
+        if self.word == "3":
+            self._help()
+            return None
+        files = self._files()
+        if inbound.location is not None or files:
+            self._start_draft()
+            self._take_files(files)
+            if inbound.location is not None:
+                self.conversation.draft["location"] = inbound.location.to_dict()
+            if len(self.text) >= MIN_DESCRIPTION:
+                self.conversation.draft["description"] = self.text
+                self._ask_category()
+            else:
+                self.reply(self.t("attachment_received"))
+            return None
+        if not self.text:
+            self.reply(self.t("empty_message") + "\n" + self.t("menu_hint"))
+            return None
+        if len(self.text) < FAST_PATH_LENGTH:
+            self._welcome()
+            return None
+        open_tickets = self.session.store.citizen_tickets(
+            inbound.channel, inbound.chat_id, open_only=True
+        )
+        if open_tickets:
+            self._ask_which_ticket(open_tickets[:MAX_PICK])
+            return None
+        self._start_draft()
+        self.conversation.draft["description"] = self.text
+        self._ask_category()
+        return None
+
+    def _files(self) -> list[Attachment]:
+        return [a for a in self.inbound.attachments if a.kind != "sticker"]
+
+    def _take_files(self, files: list[Attachment]) -> None:
+        stored = self.conversation.draft.setdefault("attachments", [])
+        stored.extend(a.to_dict() for a in files)
+
+    def _start_draft(self) -> None:
+        self.conversation.state = "description"
+        self.conversation.draft = {}
+
+    def _after_idle(self) -> None:
+        """Back to idle: ask about a resolved ticket still waiting for the citizen's word."""
+        conversation = self.conversation
+        if conversation.state != "idle":
+            return
+        for ticket_id in list(conversation.context.get("confirm_queue", [])):
+            ticket = self.session.store.ticket(ticket_id)
+            if ticket is None or ticket.status != Status.RESOLVED:
+                conversation.context["confirm_queue"].remove(ticket_id)
+                continue
+            conversation.state = "confirm_fix"
+            conversation.context["ticket"] = ticket_id
+            self.reply(
+                self.t(
+                    "resolved_ask",
+                    number=self.session.number(ticket),
+                    agency=self.session.agency_name(ticket.agency_id),
+                    note="",
+                ),
+                lifecycle.confirm_buttons(ticket, self.language),
+                ticket_id=ticket_id,
+            )
+            return
+
+    # --- which ticket is this about?
+    def _ask_which_ticket(self, tickets: list[Ticket]) -> None:
+        conversation = self.conversation
+        conversation.state = "pick_ticket"
+        conversation.context["pick"] = [t.id for t in tickets]
+        conversation.context["pending"] = {
+            "text": self.text,
+            "attachments": [a.to_dict() for a in self._files()],
+        }
+        lines = [self.t("which_ticket")]
+        buttons: list[tuple[Button, ...]] = []
+        for index, ticket in enumerate(tickets, start=1):
+            line = self.t(
+                "ticket_line",
+                number=self.session.number(ticket),
+                agency=self.session.agency_name(ticket.agency_id),
+                status=self.t(f"status_{ticket.status}"),
+            )
+            lines.append(f"{index}. {line}")
+            buttons.append((Button(f"{index}. {self.session.number(ticket)}", str(index)),))
+        new_label = self.t("which_ticket_new")
+        lines.append(f"0. {new_label}")
+        buttons.append((Button(f"0. {new_label}", "0"),))
+        self.reply("\n".join(lines), tuple(buttons))
+
+    def _on_pick_ticket(self) -> int | None:
+        conversation = self.conversation
+        choices: list[int] = conversation.context.get("pick", [])
+        pending = conversation.context.get("pending", {})
+        text = pending.get("text", "")
+        files = tuple(Attachment.from_dict(a) for a in pending.get("attachments", []))
+        if self.word == "0":
+            self._start_draft()
+            conversation.draft["description"] = text
+            self._take_files(list(files))
+            self._ask_category()
+            return None
+        if self.word.isdigit() and 1 <= int(self.word) <= len(choices):
+            ticket = self.session.store.ticket(choices[int(self.word) - 1])
+            self._set_idle()
+            if ticket is not None and ticket.is_open:
+                self._follow_up(ticket, text, files)
+                self._after_idle()
+                return ticket.id
+            self._welcome()
+            return None
+        self.reply(self.t("invalid_choice"))
+        return None
+
+    # --- writing a complaint
+    def _on_description(self) -> int | None:
+        files = self._files()
+        self._take_files(files)
+        if self.inbound.location is not None:
+            self.conversation.draft["location"] = self.inbound.location.to_dict()
+        if len(self.text) >= MIN_DESCRIPTION:
+            self.conversation.draft["description"] = self.text
+            self._ask_category()
+        elif files or self.inbound.location is not None:
+            self.reply(self.t("attachment_received"))
+        else:
+            self.reply(self.t("description_too_short", min=MIN_DESCRIPTION))
+        return None
+
+    def _ask_category(self) -> None:
+        self.conversation.state = "category"
+        categories = self.session.config.categories
+        suggested = {
+            c.id for c in suggest(categories, self.conversation.draft.get("description", ""))
+        }
+        self.conversation.draft["suggested"] = sorted(suggested)
+        lines = [self.t("ask_category")]
+        buttons: list[tuple[Button, ...]] = []
+        mark = self.t("category_suggested")
+        for index, category in enumerate(categories, start=1):
+            label = category.text(self.language)
+            line = f"{index}. {label}" + (f" {mark}" if category.id in suggested else "")
+            lines.append(line)
+            buttons.append(
+                (
+                    Button(
+                        ("⭐ " if category.id in suggested else "") + f"{index}. {label}",
+                        str(index),
+                    ),
+                )
+            )
+        other = self.t("category_other")
+        lines.append(f"0. {other}")
+        buttons.append((Button(f"0. {other}", "0"),))
+        # Suggested categories first among the buttons; numbers stay as listed.
+        buttons.sort(key=lambda row: 0 if row[0].label.startswith("⭐") else 1)
+        self.reply("\n".join(lines), tuple(buttons))
+
+    def _on_category(self) -> int | None:
+        categories = self.session.config.categories
+        if self.word.isdigit() and 0 <= int(self.word) <= len(categories):
+            choice = int(self.word)
+            self.conversation.draft["category"] = categories[choice - 1].id if choice else ""
+            self.conversation.state = "location"
+            if self.conversation.draft.get("location"):
+                return self._ask_photo()
+            self.reply(self.t("ask_location"), ((Button("0. " + self.t("skip"), "0"),),))
+            return None
+        self.reply(self.t("invalid_choice"))
+        return None
+
+    def _on_location(self) -> int | None:
+        draft = self.conversation.draft
+        files = self._files()
+        if self.inbound.location is not None:
+            draft["location"] = self.inbound.location.to_dict()
+            return self._ask_photo()
+        if files:
+            self._take_files(files)
+            self.reply(self.t("ask_location"))
+            return None
+        if self.word in SKIP_WORDS:
+            return self._ask_photo()
+        if self.text:
+            draft["location"] = Location(address=self.text[:500]).to_dict()
+            return self._ask_photo()
+        self.reply(self.t("ask_location"))
+        return None
+
+    def _ask_photo(self) -> None:
+        self.conversation.state = "photo"
+        self.reply(self.t("ask_photo"), ((Button("0. " + self.t("skip"), "0"),),))
+
+    def _on_photo(self) -> int | None:
+        files = self._files()
+        if files:
+            self._take_files(files)
+            count = len(self.conversation.draft.get("attachments", []))
+            self.reply(
+                self.t("photo_received", count=count),
+                ((Button(self.t("done"), "selesai"),),),
+            )
+            return None
+        if self.word in SKIP_WORDS or self.word in DONE_WORDS:
+            return self._ask_confirm()
+        if self.inbound.location is not None:
+            self.conversation.draft["location"] = self.inbound.location.to_dict()
+        self.reply(self.t("photo_prompt"), ((Button(self.t("done"), "selesai"),),))
+        return None
+
+    def _ask_confirm(self) -> None:
+        draft = self.conversation.draft
+        self.conversation.state = "confirm"
+        location = Location.from_dict(draft.get("location"))
+        if location is None:
+            where = self.t("summary_no_location")
+        else:
+            where = location.address or self.t("summary_shared_location")
+        summary = self.t(
+            "summary",
+            category=self.session.category_label(draft.get("category", ""), self.language),
+            description=draft.get("description", ""),
+            location=where,
+            attachments=len(draft.get("attachments", [])),
+        )
+        buttons = (
+            (Button("1. " + self.t("confirm_send"), "1"),),
+            (Button("2. " + self.t("confirm_send_confidential"), "2"),),
+            (Button("3. " + self.t("confirm_cancel"), "3"),),
+        )
+        self.reply(summary + "\n\n" + self.t("confirm_choices"), buttons)
+
+    def _on_confirm(self) -> int | None:
+        if self.word == "3":
+            self._cancel()
+            return None
+        if self.word not in {"1", "2"}:
+            self.reply(self.t("invalid_choice"))
+            return None
+        return self._file(confidential=self.word == "2")
+
+    def _file(self, confidential: bool) -> int | None:
+        session, draft, conversation = self.session, self.conversation.draft, self.conversation
+        ticket = lifecycle.file_ticket(
+            session,
+            Ticket(
+                id=None,
+                citizen_channel=self.inbound.channel,
+                citizen_chat_id=self.inbound.chat_id,
+                citizen_name=conversation.name,
+                citizen_phone=conversation.phone,
+                description=draft.get("description", ""),
+                created_at=session.now,
+                category_id=draft.get("category", ""),
+                confidential=confidential,
+                location=Location.from_dict(draft.get("location")),
+                attachments=[Attachment.from_dict(a) for a in draft.get("attachments", [])],
+                language=self.language,
+            ),
+        )
+        assert ticket.id is not None
+        number = session.number(ticket)
+        if ticket.agency_id:
+            text = self.t(
+                "acknowledged",
+                number=number,
+                agency=session.agency_name(ticket.agency_id),
+                deadline=session.time(ticket.deadline_at, self.language),
+            )
+        else:
+            text = self.t(
+                "acknowledged_dispatch", number=number, dispatch=session.config.dispatch.name
+            )
+        if confidential:
+            text += "\n" + self.t("acknowledged_confidential")
+        self._set_idle()
+        self.reply(text, ticket_id=ticket.id)
+        self._after_idle()
+        return ticket.id
+
+    # --- after the agency resolves
+    def _confirm_from_button(self, data: str) -> int | None:
+        parts = data.split(":")
+        if len(parts) != 3 or not parts[1].isdigit():
+            self.reply(self.t("invalid_choice"))
+            return None
+        self.conversation.context["ticket"] = int(parts[1])
+        self.word = parts[2]
+        return self._on_confirm_fix()
+
+    def _on_confirm_fix(self) -> int | None:
+        conversation = self.conversation
+        ticket_id = conversation.context.get("ticket")
+        ticket = self.session.store.ticket(ticket_id) if ticket_id else None
+        if ticket is None or not self._owns(ticket) or ticket.status != Status.RESOLVED:
+            self._forget_confirmation(ticket_id)
+            return self._on_idle()
+        if self.word not in {"1", "2"}:
+            self.reply(self.t("invalid_choice"), lifecycle.confirm_buttons(ticket, self.language))
+            return ticket.id
+        self._forget_confirmation(ticket.id)
+        if self.word == "2":
+            lifecycle.reopen(self.session, ticket)
+            self._set_idle()
+            self._after_idle()
+            return ticket.id
+        lifecycle.confirm_fixed(self.session, ticket)
+        conversation.state = "rate"
+        conversation.context["ticket"] = ticket.id
+        buttons = (tuple(Button(str(score), str(score)) for score in range(1, 6)),)
+        self.reply(
+            self.t("ask_rating", number=self.session.number(ticket)),
+            buttons,
+            ticket.id,
+            essential=False,
+        )
+        return ticket.id
+
+    def _forget_confirmation(self, ticket_id: int | None) -> None:
+        queue = self.conversation.context.get("confirm_queue", [])
+        if ticket_id in queue:
+            queue.remove(ticket_id)
+        if self.conversation.state == "confirm_fix":
+            self._set_idle()
+
+    def _on_rate(self) -> int | None:
+        ticket_id = self.conversation.context.get("ticket")
+        if not self.word.isdigit() or not 1 <= int(self.word) <= 5 or ticket_id is None:
+            if not self.word.isdigit() and len(self.text) >= FAST_PATH_LENGTH:
+                self._set_idle()  # they moved on to something else
+                return self._on_idle()
+            self.reply(self.t("ask_rating", number=self.session.number(ticket_id or 0)))
+            return ticket_id
+        self.session.store.add_rating(ticket_id, int(self.word), "", self.session.now)
+        self.conversation.state = "rate_comment"
+        self.conversation.context["score"] = int(self.word)
+        self.reply(self.t("ask_rating_comment"), ((Button("0. " + self.t("skip"), "0"),),))
+        return ticket_id
+
+    def _on_rate_comment(self) -> int | None:
+        conversation = self.conversation
+        ticket_id = conversation.context.get("ticket")
+        score = int(conversation.context.pop("score", 0))
+        comment = "" if self.word in SKIP_WORDS else self.text[:1000]
+        ticket = self.session.store.ticket(ticket_id) if ticket_id else None
+        self._set_idle()
+        if ticket is None:
+            return self._on_idle()
+        if score:
+            self.session.store.add_rating(ticket_id, score, comment, self.session.now)
+            self.session.record(
+                ticket,
+                f"citizen:{ticket.citizen_channel}",
+                "rated",
+                from_status=ticket.status,
+                detail=f"{score}/5 {comment}".strip(),
+            )
+            self.session.store.save_ticket(ticket)
+            self.session.tell_staff(
+                self.session.holder_chat(ticket),
+                self.session.staff_text(
+                    "rated_staff",
+                    number=self.session.number(ticket),
+                    score=score,
+                    comment=f" — {comment}" if comment else "",
+                ),
+                ticket,
+            )
+        self.reply(self.t("rating_thanks", number=self.session.number(ticket)), ticket_id=ticket.id)
+        self._after_idle()
+        return ticket.id
+
+
+def _hours(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

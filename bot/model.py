@@ -1,0 +1,226 @@
+"""Channel-neutral values the core reads and writes.
+
+Edges (handlers/) turn a Telegram update, a Twilio form post or a local-console
+request into an `Inbound`; the core answers with `Outbound` values that the
+outbox later delivers. Nothing here knows about any provider's API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+# Channels a chat can live on.
+TELEGRAM = "telegram"
+WHATSAPP = "whatsapp"
+LOCAL = "local"
+CHANNELS = (TELEGRAM, WHATSAPP, LOCAL)
+
+
+class Status(StrEnum):
+    """Ticket statuses of PRODUCT.md §3."""
+
+    NEW = "new"
+    ASSIGNED = "assigned"
+    RESPONDED = "responded"
+    WAITING_CITIZEN = "waiting_citizen"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    REFERRED = "referred"
+
+
+OPEN_STATUSES = frozenset(
+    {Status.NEW, Status.ASSIGNED, Status.RESPONDED, Status.WAITING_CITIZEN, Status.RESOLVED}
+)
+FINAL_STATUSES = frozenset({Status.CLOSED, Status.REJECTED, Status.REFERRED})
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float | None = None
+    longitude: float | None = None
+    address: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"latitude": self.latitude, "longitude": self.longitude, "address": self.address}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any] | None) -> Location | None:
+        if not raw:
+            return None
+        return cls(raw.get("latitude"), raw.get("longitude"), raw.get("address") or "")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A photo, voice note, video or document sent by someone.
+
+    `ref` is whatever the channel needs to fetch or resend it (a Telegram
+    file_id, a stored media path, a local URL).
+    """
+
+    kind: str  # photo | voice | video | document | sticker
+    ref: str
+    mime: str = ""
+    name: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "ref": self.ref, "mime": self.mime, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Attachment:
+        return cls(raw["kind"], raw["ref"], raw.get("mime", ""), raw.get("name", ""))
+
+
+@dataclass(frozen=True)
+class Button:
+    """A pressable choice. Pressing it comes back as an Inbound with `data`."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message or button press from a person, normalised by an edge."""
+
+    channel: str
+    chat_id: str
+    provider_id: str  # the provider's unique id, used for de-duplication
+    sender_id: str = ""
+    sender_name: str = ""
+    phone: str = ""  # E.164 when the channel knows it (WhatsApp)
+    text: str = ""
+    is_group: bool = False
+    attachments: tuple[Attachment, ...] = ()
+    location: Location | None = None
+    button_data: str = ""  # set when a button was pressed instead of typing
+    reply_to_message_id: str = ""  # provider id of the bot message replied to
+    raw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """Something the service must say to one chat.
+
+    `kind` is "text" for a plain message or "card" for a ticket card, which
+    an edge edits in place when it was sent before to the same chat.
+    """
+
+    channel: str
+    chat_id: str
+    text: str
+    ticket_id: int | None = None
+    kind: str = "text"
+    buttons: tuple[tuple[Button, ...], ...] = ()  # rows of buttons
+    attachments: tuple[Attachment, ...] = ()
+    location: Location | None = None
+    essential: bool = True  # False: suppressed for citizens who opted out
+    topic: str = ""  # what it is about, e.g. "reply", "card", "reminder"
+
+    def with_chat(self, channel: str, chat_id: str) -> Outbound:
+        return replace(self, channel=channel, chat_id=chat_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "chat_id": self.chat_id,
+            "text": self.text,
+            "ticket_id": self.ticket_id,
+            "kind": self.kind,
+            "buttons": [[{"label": b.label, "data": b.data} for b in row] for row in self.buttons],
+            "attachments": [a.to_dict() for a in self.attachments],
+            "location": self.location.to_dict() if self.location else None,
+            "essential": self.essential,
+            "topic": self.topic,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Outbound:
+        return cls(
+            channel=raw["channel"],
+            chat_id=raw["chat_id"],
+            text=raw["text"],
+            ticket_id=raw.get("ticket_id"),
+            kind=raw.get("kind", "text"),
+            buttons=tuple(
+                tuple(Button(b["label"], b["data"]) for b in row) for row in raw.get("buttons", [])
+            ),
+            attachments=tuple(Attachment.from_dict(a) for a in raw.get("attachments", [])),
+            location=Location.from_dict(raw.get("location")),
+            essential=raw.get("essential", True),
+            topic=raw.get("topic", ""),
+        )
+
+
+@dataclass
+class Ticket:
+    """A citizen's complaint and where it stands."""
+
+    id: int | None
+    citizen_channel: str
+    citizen_chat_id: str
+    citizen_name: str
+    description: str
+    created_at: datetime
+    citizen_phone: str = ""
+    category_id: str = ""
+    agency_id: str = ""  # empty while with dispatch
+    status: Status = Status.NEW
+    confidential: bool = False
+    location: Location | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    language: str = "id"
+    assigned_at: datetime | None = None
+    deadline_at: datetime | None = None
+    first_response_at: datetime | None = None
+    paused_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    claimed_by: str = ""
+    status_reason: str = ""
+    updated_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+@dataclass(frozen=True)
+class TicketEvent:
+    """One change to a ticket: who, when, from -> to, why."""
+
+    ticket_id: int
+    at: datetime
+    actor: str
+    action: str
+    from_status: str = ""
+    to_status: str = ""
+    from_agency: str = ""
+    to_agency: str = ""
+    detail: str = ""
+
+
+@dataclass
+class Conversation:
+    """A citizen's chat with the bot: where they are in the dialogue.
+
+    `draft` holds the complaint being written; `context` small per-step data
+    (the ticket being confirmed, the pending follow-up text, ...).
+    """
+
+    channel: str
+    chat_id: str
+    state: str = "idle"
+    draft: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    language: str = ""
+    welcomed: bool = False
+    opted_out: bool = False
+    name: str = ""
+    phone: str = ""
+    updated_at: datetime | None = None
+    last_inbound_at: datetime | None = None

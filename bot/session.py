@@ -1,0 +1,149 @@
+"""One event's working context: the store, the config, the moment, what to say.
+
+Every core operation runs inside a `Session`. Messages go straight into the
+store's outbox (the same transaction as the change that caused them) and are
+also kept on the session so tests and edges can see what was said.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.catalog import say
+from bot.config import Config
+from bot.model import LOCAL, Button, Outbound, Status, Ticket, TicketEvent
+from bot.store import Store
+from bot.tickets import format_number
+from bot.timefmt import format_time
+
+
+@dataclass
+class Session:
+    store: Store
+    config: Config
+    now: datetime
+    staff_channel: str = LOCAL  # where agency groups, dispatch and supervisors are
+    said: list[Outbound] = field(default_factory=list)
+
+    # --- language and formatting
+    @property
+    def staff_language(self) -> str:
+        return self.config.service.language
+
+    def number(self, ticket: Ticket | int) -> str:
+        ticket_id = ticket if isinstance(ticket, int) else ticket.id
+        assert ticket_id is not None
+        return format_number(self.config.service.ticket_prefix, ticket_id)
+
+    def time(self, moment: datetime | None, language: str | None = None) -> str:
+        if moment is None:
+            return "-"
+        return format_time(moment, self.config.service.timezone, language or self.staff_language)
+
+    def staff_text(self, key: str, **values: object) -> str:
+        return say(self.staff_language, key, **values)
+
+    def agency_name(self, agency_id: str) -> str:
+        if not agency_id:
+            return self.config.dispatch.name
+        agency = self.config.agency(agency_id)
+        return agency.name if agency else agency_id
+
+    def category_label(self, category_id: str, language: str) -> str:
+        category = self.config.category(category_id) if category_id else None
+        if category is None:
+            return say(language, "category_other")
+        return category.text(language)
+
+    def deadline_for(self, assigned_at: datetime) -> datetime:
+        return assigned_at + timedelta(hours=self.config.sla.response_hours)
+
+    # --- where staff chats are
+    def holder_chat(self, ticket: Ticket) -> str:
+        """The staff chat responsible for the ticket now: its agency, or dispatch."""
+        return self.agency_chat(ticket.agency_id)
+
+    def agency_chat(self, agency_id: str) -> str:
+        agency = self.config.agency(agency_id) if agency_id else None
+        chat_id = agency.telegram_chat_id if agency else self.config.dispatch.telegram_chat_id
+        return str(chat_id)
+
+    # --- saying things
+    def send(self, outbound: Outbound) -> None:
+        self.store.queue(outbound, self.now)
+        self.said.append(outbound)
+
+    def tell_staff(
+        self,
+        chat_id: str,
+        text: str,
+        ticket: Ticket | None = None,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+        topic: str = "staff",
+    ) -> None:
+        self.send(
+            Outbound(
+                channel=self.staff_channel,
+                chat_id=chat_id,
+                text=text,
+                ticket_id=ticket.id if ticket else None,
+                buttons=buttons,
+                topic=topic,
+            )
+        )
+
+    def tell_citizen(
+        self,
+        ticket: Ticket,
+        key: str,
+        *,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+        essential: bool = True,
+        topic: str = "citizen",
+        attachments: tuple = (),
+        **values: object,
+    ) -> None:
+        conversation = self.store.conversation(ticket.citizen_channel, ticket.citizen_chat_id)
+        if not essential and conversation is not None and conversation.opted_out:
+            return
+        text = say(ticket.language, key, number=self.number(ticket), **values)
+        self.send(
+            Outbound(
+                channel=ticket.citizen_channel,
+                chat_id=ticket.citizen_chat_id,
+                text=text,
+                ticket_id=ticket.id,
+                buttons=buttons,
+                attachments=attachments,
+                essential=essential,
+                topic=topic,
+            )
+        )
+
+    # --- recording changes
+    def record(
+        self,
+        ticket: Ticket,
+        actor: str,
+        action: str,
+        *,
+        from_status: Status | str = "",
+        from_agency: str | None = None,
+        detail: str = "",
+    ) -> None:
+        assert ticket.id is not None
+        ticket.updated_at = self.now
+        self.store.add_event(
+            TicketEvent(
+                ticket_id=ticket.id,
+                at=self.now,
+                actor=actor,
+                action=action,
+                from_status=str(from_status),
+                to_status=str(ticket.status),
+                from_agency=ticket.agency_id if from_agency is None else from_agency,
+                to_agency=ticket.agency_id,
+                detail=detail,
+            )
+        )

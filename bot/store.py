@@ -1,0 +1,53 @@
+"""What the core needs from storage, as a Protocol.
+
+The core is handed an object with these methods, already inside one
+transaction; it never opens connections or commits. storage/ implements it
+on SQLite.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from bot.model import Conversation, Outbound, Ticket, TicketEvent
+
+
+class Store(Protocol):
+    def conversation(self, channel: str, chat_id: str) -> Conversation | None: ...
+
+    def save_conversation(self, conversation: Conversation) -> None: ...
+
+    def add_ticket(self, ticket: Ticket) -> Ticket:
+        """Insert a new ticket; returns it with its id (the ticket number) set."""
+        ...
+
+    def ticket(self, ticket_id: int) -> Ticket | None: ...
+
+    def save_ticket(self, ticket: Ticket) -> None: ...
+
+    def add_event(self, event: TicketEvent) -> None: ...
+
+    def events(self, ticket_id: int) -> list[TicketEvent]: ...
+
+    def citizen_tickets(self, channel: str, chat_id: str, open_only: bool = False) -> list[Ticket]:
+        """The citizen's tickets, newest first."""
+        ...
+
+    def agency_open_tickets(self, agency_id: str) -> list[Ticket]:
+        """Open tickets of one agency ('' for dispatch), oldest deadline first."""
+        ...
+
+    def all_open_tickets(self) -> list[Ticket]: ...
+
+    def ticket_for_message(self, channel: str, chat_id: str, message_id: str) -> int | None:
+        """The ticket a bot message (by provider message id) was about."""
+        ...
+
+    def queue(self, outbound: Outbound, now: datetime) -> None:
+        """Put a message in the outbox, in the caller's transaction."""
+        ...
+
+    def add_rating(self, ticket_id: int, score: int, comment: str, at: datetime) -> None: ...
+
+    def rating(self, ticket_id: int) -> tuple[int, str] | None: ...

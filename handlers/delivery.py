@@ -1,0 +1,214 @@
+"""Sending what the outbox holds, through one sender per channel, with retries.
+
+A row leaves the outbox only when its channel's API accepted it. A crash
+between "decided" and "sent" leaves the row pending, so the next process
+sends it. Channel quirks live in the senders, not here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot import lifecycle
+from bot.config import Config
+from bot.model import LOCAL, Outbound
+from bot.session import Session
+from handlers.ingest import Clock, Databases, utc_now
+from storage.db import transaction
+from storage.outbox import (
+    OutboxItem,
+    card_message_id,
+    claim_due,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+)
+from storage.repository import SqliteStore
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+MAX_BACKOFF = timedelta(minutes=10)
+CHANNEL_OFF_RETRY = timedelta(minutes=1)
+
+
+class RetryLater(Exception):
+    """The channel is busy or unreachable; try again after `seconds`."""
+
+    def __init__(self, reason: str, seconds: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.seconds = seconds
+
+
+class Undeliverable(Exception):
+    """The message can never be delivered (blocked by the user, chat gone)."""
+
+    def __init__(self, reason: str, blocked: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.blocked = blocked
+
+
+@dataclass(frozen=True)
+class Sent:
+    """Provider ids of the messages that carried one outbound (a long text may be split)."""
+
+    message_ids: list[str]
+    edited: bool = False
+
+
+class Sender(Protocol):
+    channel: str
+
+    def send(self, outbound: Outbound, edit_message_id: str | None) -> Sent:
+        """Deliver `outbound`; edit `edit_message_id` in place when given (cards)."""
+        ...
+
+
+class Delivery:
+    """Drains the outbox: claims due rows, sends them, records the result."""
+
+    def __init__(
+        self,
+        databases: Databases,
+        config: Config,
+        senders: dict[str, Sender],
+        staff_channel: str = LOCAL,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.databases = databases
+        self.config = config
+        self.senders = senders
+        self.staff_channel = staff_channel
+        self.clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- one pass
+    def run_once(self, limit: int = 50) -> int:
+        """Send every due row (up to `limit`); returns how many were attempted."""
+        db = self.databases.get()
+        items = claim_due(db, self.clock(), limit=limit)
+        for item in items:
+            self._deliver(item)
+        return len(items)
+
+    def drain(self, max_passes: int = 100) -> None:
+        """Send until nothing is due (tests and one-shot commands)."""
+        for _ in range(max_passes):
+            if self.run_once() == 0:
+                return
+
+    def _deliver(self, item: OutboxItem) -> None:
+        db = self.databases.get()
+        outbound = item.outbound
+        sender = self.senders.get(outbound.channel)
+        now = self.clock()
+        if sender is None:
+            mark_retry(
+                db,
+                item.id,
+                f"channel {outbound.channel} is off",
+                now + CHANNEL_OFF_RETRY,
+                count_attempt=False,
+            )
+            return
+        edit_id = None
+        if outbound.kind == "card" and outbound.ticket_id is not None:
+            edit_id = card_message_id(db, outbound.channel, outbound.chat_id, outbound.ticket_id)
+        try:
+            sent = sender.send(outbound, edit_id)
+        except RetryLater as retry:
+            attempts = item.attempts + 1
+            if attempts >= MAX_ATTEMPTS:
+                self._give_up(item, f"{retry.reason} (after {attempts} attempts)", blocked=False)
+                return
+            delay = (
+                timedelta(seconds=retry.seconds)
+                if retry.seconds is not None
+                else _backoff(attempts)
+            )
+            log.warning("outbox %s: %s; retrying in %s", item.id, retry.reason, delay)
+            mark_retry(db, item.id, retry.reason, self.clock() + delay)
+            return
+        except Undeliverable as failure:
+            self._give_up(item, failure.reason, blocked=failure.blocked)
+            return
+        except Exception as error:  # a bug or an unexpected API answer: retry, loudly
+            log.exception("outbox %s: sending failed", item.id)
+            attempts = item.attempts + 1
+            if attempts >= MAX_ATTEMPTS:
+                self._give_up(item, f"{type(error).__name__}", blocked=False)
+            else:
+                mark_retry(
+                    db,
+                    item.id,
+                    f"{type(error).__name__}: {error}"[:500],
+                    self.clock() + _backoff(attempts),
+                )
+            return
+        mark_sent(db, item.id, sent.message_ids, self.clock())
+
+    def _give_up(self, item: OutboxItem, reason: str, blocked: bool) -> None:
+        """Stop retrying; tell the ticket's staff chat when a citizen could not be reached."""
+        db = self.databases.get()
+        now = self.clock()
+        log.error("outbox %s to %s: giving up: %s", item.id, item.outbound.channel, reason)
+        with transaction(db):
+            mark_failed(db, item.id, reason, now)
+            outbound = item.outbound
+            if (
+                outbound.ticket_id is None
+                or outbound.channel == self.staff_channel
+                and outbound.topic != "citizen"
+            ):
+                return
+            store = SqliteStore(db)
+            ticket = store.ticket(outbound.ticket_id)
+            if ticket is None or (outbound.channel, outbound.chat_id) != (
+                ticket.citizen_channel,
+                ticket.citizen_chat_id,
+            ):
+                return
+            session = Session(store, self.config, now, self.staff_channel)
+            lifecycle.report_undeliverable(session, ticket, reason, blocked)
+        self.wake()
+
+    # --- the background loop
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self, idle_seconds: float = 1.0) -> None:
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    busy = self.run_once() > 0
+                except Exception:
+                    log.exception("delivery pass failed")
+                    busy = False
+                if not busy:
+                    self._wake.wait(idle_seconds)
+                    self._wake.clear()
+
+        self._thread = threading.Thread(target=loop, name="delivery", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempts, 10)))
+
+
+def oldest_age(oldest: datetime | None, now: datetime) -> float | None:
+    return None if oldest is None else round((now - oldest).total_seconds(), 1)

@@ -1,0 +1,90 @@
+"""From an edge's parsed `Inbound` to a committed decision: one event, one transaction.
+
+Dedupe on the provider's id, run the core, store the message, its ticket
+changes, events and outbox rows — all in one SQLite transaction — and only
+then let the webhook answer. Sending happens later, from the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from bot import engine
+from bot.config import Config
+from bot.model import LOCAL, Inbound
+from storage.db import open_database, transaction
+from storage.inbound import first_delivery, record_inbound
+from storage.repository import SqliteStore
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Databases:
+    """One SQLite connection per thread (waitress serves from a thread pool)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        open_database(self.path).close()  # create the file and migrate once, up front
+
+    def get(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = open_database(self.path)
+            self._local.db = db
+        return db
+
+
+class Ingest:
+    """Receives normalised messages from every edge and commits what the core decides."""
+
+    def __init__(
+        self,
+        databases: Databases,
+        config: Config,
+        staff_channel: str = LOCAL,
+        clock: Clock = utc_now,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
+        self.databases = databases
+        self.config = config
+        self.staff_channel = staff_channel
+        self.clock = clock
+        self.on_queued = on_queued
+
+    def receive(self, inbound: Inbound) -> engine.Outcome | None:
+        """Handle `inbound` once; a redelivery of the same provider id returns None."""
+        db = self.databases.get()
+        now = self.clock()
+        try:
+            with transaction(db):
+                if not first_delivery(db, inbound.channel, inbound.provider_id, now):
+                    return None
+                outcome = engine.handle(
+                    SqliteStore(db), self.config, inbound, now, self.staff_channel
+                )
+                record_inbound(db, inbound, outcome.ticket_id, now)
+        except Exception:
+            # A bug in the core must not lose the citizen's message: keep it,
+            # marked as seen, so an operator can read it and the provider
+            # does not redeliver it forever.
+            log.exception("core failed on %s message %s", inbound.channel, inbound.provider_id)
+            with transaction(db):
+                if first_delivery(db, inbound.channel, inbound.provider_id, now):
+                    record_inbound(db, inbound, None, now, status="error")
+            return engine.Outcome(None, ())
+        if outcome.said and self.on_queued is not None:
+            self.on_queued()
+        return outcome

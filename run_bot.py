@@ -1,0 +1,189 @@
+"""I-Ceta Bot: the command line and the composition root.
+
+This is the one place that reads the config file and the environment and
+wires the core, the storage and the edges together.
+
+    python run_bot.py serve [--config PATH]
+    python run_bot.py check-config [--config PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config
+
+log = logging.getLogger("iceta")
+
+
+@dataclass
+class Service:
+    """Everything `serve` runs, built from config and environment."""
+
+    config: Config
+    app: object
+    ingest: object
+    delivery: object
+    scheduler: object
+    channels: object
+    databases: object
+
+
+def config_path(argument: str | None, environ: Mapping[str, str]) -> Path:
+    return Path(argument or environ.get("ICETA_CONFIG") or "config.yaml")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def build_service(config: Config, environ: Mapping[str, str], base_dir: Path) -> Service:
+    """Wire the pieces for `serve` (and for tests that run the real thing in-process)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.model import LOCAL
+    from handlers.delivery import Delivery, Sender
+    from handlers.ingest import Databases, Ingest
+    from handlers.local import LocalSender
+    from handlers.web import Channels, create_app
+    from storage.housekeeping import forget_old_deliveries
+
+    database = Path(config.service.database)
+    if not database.is_absolute():
+        database = base_dir / database
+    databases = Databases(database)
+
+    local_on = config.service.local_console
+    if local_on is None:
+        local_on = is_loopback(config.service.host)
+    channels = Channels(local=local_on)
+    if not environ.get("TELEGRAM_BOT_TOKEN"):
+        channels.reasons["telegram"] = "TELEGRAM_BOT_TOKEN is not set"
+    else:
+        channels.reasons["telegram"] = "the Telegram channel is not available in this version"
+    if not (environ.get("TWILIO_ACCOUNT_SID") and environ.get("TWILIO_AUTH_TOKEN")):
+        channels.reasons["whatsapp"] = "TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are not set"
+    else:
+        channels.reasons["whatsapp"] = "the WhatsApp channel is not available in this version"
+    if not local_on:
+        channels.reasons["local"] = (
+            f"service.host {config.service.host} is not loopback and service.local_console is not true"
+        )
+
+    staff_channel = LOCAL
+    senders: dict[str, Sender] = {LOCAL: LocalSender()}
+    delivery = Delivery(databases, config, senders, staff_channel=staff_channel)
+    ingest = Ingest(databases, config, staff_channel=staff_channel, on_queued=delivery.wake)
+    app = create_app(
+        config,
+        databases,
+        ingest,
+        channels,
+        local_console_open=bool(config.service.local_console),
+    )
+    scheduler = BackgroundScheduler(timezone=config.service.timezone)
+    scheduler.add_job(
+        forget_old_deliveries,
+        "interval",
+        hours=6,
+        args=[databases],
+        id="forget-old-deliveries",
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+    )
+    return Service(config, app, ingest, delivery, scheduler, channels, databases)
+
+
+def serve(config: Config, environ: Mapping[str, str]) -> int:
+    from waitress import create_server
+
+    service = build_service(config, environ, Path.cwd())
+    host, port = config.service.host, config.service.port
+    for name in ("telegram", "whatsapp", "local"):
+        if name in service.channels.reasons:
+            log.info("channel %s: off (%s)", name, service.channels.reasons[name])
+        else:
+            log.info("channel %s: on", name)
+    server = create_server(service.app, host=host, port=port, threads=8, ident="iceta")
+    service.delivery.start()
+    service.scheduler.start()
+    shown_host = f"[{host}]" if ":" in host else host
+    log.info("serving on http://%s:%s (health: /healthz)", shown_host, server.effective_port)
+    if service.channels.local:
+        log.info(
+            "try it locally: POST http://%s:%s/local/messages "
+            '{"chat": "citizen:siti", "text": "Jalan di desa kami berlubang besar"}',
+            shown_host,
+            server.effective_port,
+        )
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        log.info("stopping")
+    finally:
+        service.scheduler.shutdown(wait=False)
+        service.delivery.stop()
+        server.close()
+    return 0
+
+
+def check_config(path: Path) -> int:
+    try:
+        load_config(path)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(problem)
+        return 2
+    print(f"{path}: OK")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    parser = argparse.ArgumentParser(prog="run_bot.py", description="I-Ceta Bot")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("serve", "run the whole service (web server, scheduler, senders)"),
+        ("check-config", "validate the config file"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--config", help="config file (default: $ICETA_CONFIG or config.yaml)")
+    args = parser.parse_args(argv)
+    path = config_path(args.config, environ)
+    if args.command == "check-config":
+        return check_config(path)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    return serve(config, environ)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

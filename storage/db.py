@@ -1,0 +1,127 @@
+"""Opening the SQLite database, transactions, and how times are stored.
+
+Every datetime is stored as UTC text of one fixed width
+(`2026-11-26T14:00:00.000000+00:00`), so comparing the text compares the time
+and `ORDER BY` on a time column is chronological.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import overload
+
+from sqlite_utils import Database
+
+MEMORY = ":memory:"
+
+# One lock per Database: threads that share a connection take turns at
+# transactions instead of writing into each other's (see `transaction`).
+_locks: weakref.WeakKeyDictionary[Database, threading.RLock] = weakref.WeakKeyDictionary()
+_locks_guard = threading.Lock()
+
+
+@overload
+def to_db_time(moment: datetime) -> str: ...
+@overload
+def to_db_time(moment: None) -> None: ...
+def to_db_time(moment: datetime | None) -> str | None:
+    """A timezone-aware datetime as fixed-width UTC text; None stays None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: storage needs timezone-aware times")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@overload
+def from_db_time(text: str) -> datetime: ...
+@overload
+def from_db_time(text: None) -> None: ...
+def from_db_time(text: str | None) -> datetime | None:
+    """Stored time text back as an aware UTC datetime; None or '' gives None."""
+    if not text:
+        return None
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def open_database(path: str | Path) -> Database:
+    """Connect (WAL, busy timeout, foreign keys) and apply pending migrations.
+
+    `path` may be ":memory:". The parent folder of a file is created. The
+    connection is in autocommit mode: writes outside `transaction()` commit
+    one statement at a time, like sqlite-utils' own methods do.
+    """
+    if str(path) == MEMORY:
+        target = MEMORY
+    else:
+        file = Path(path)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        target = str(file)
+    conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False, timeout=10)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")  # an in-memory database stays "memory"
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        db = Database(conn)
+        from storage.migrations import apply  # here: migrations imports this module
+
+        apply(db)
+    except BaseException:
+        conn.close()
+        raise
+    return db
+
+
+def _lock(db: Database) -> threading.RLock:
+    with _locks_guard:
+        lock = _locks.get(db)
+        if lock is None:
+            lock = _locks[db] = threading.RLock()
+        return lock
+
+
+@contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """One write transaction: `BEGIN IMMEDIATE` … `COMMIT`, `ROLLBACK` on any exception.
+
+    IMMEDIATE takes the write lock up front, so two processes never both read
+    then fail to upgrade to a write (they wait up to the busy timeout instead).
+    Nested use (same thread) becomes a savepoint of the outer transaction.
+    Threads sharing one `Database` are serialised here; still, prefer one
+    connection per thread, since reads outside `transaction()` are not.
+    """
+    with _lock(db):
+        if db.conn.in_transaction:
+            with db.atomic():
+                yield db
+            return
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            # Some errors (e.g. SQLITE_FULL) already ended the transaction.
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
+        try:
+            db.conn.execute("COMMIT")
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
+
+
+def ping(db: Database) -> bool:
+    """True when the database answers a trivial query."""
+    try:
+        row = db.execute("SELECT 1").fetchone()
+    except sqlite3.Error:
+        return False
+    return row is not None and row[0] == 1

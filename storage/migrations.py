@@ -1,0 +1,196 @@
+"""The schema, as named migrations applied in order (sqlite-utils `Migrations`).
+
+Never edit a migration that has shipped: add the next `mNNN_...` function.
+The open-status lists below are frozen copies of `bot.model.OPEN_STATUSES`
+on purpose (a schema must not change when code does); a test checks they
+still agree, and repository queries repeat them word for word so SQLite can
+use the partial indexes.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from storage.db import transaction
+
+migrations = Migrations("iceta")
+
+_M001_INITIAL = (
+    # AUTOINCREMENT: a ticket number is never handed out twice, even if the
+    # highest ticket row were ever removed.
+    """
+    CREATE TABLE tickets (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        citizen_channel TEXT NOT NULL,
+        citizen_chat_id TEXT NOT NULL,
+        citizen_name TEXT NOT NULL DEFAULT '',
+        citizen_phone TEXT NOT NULL DEFAULT '',
+        description TEXT NOT NULL DEFAULT '',
+        category_id TEXT NOT NULL DEFAULT '',
+        agency_id TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'new',
+        confidential INTEGER NOT NULL DEFAULT 0,
+        latitude REAL,
+        longitude REAL,
+        address TEXT, -- NULL means no location at all
+        attachments TEXT NOT NULL DEFAULT '[]',
+        language TEXT NOT NULL DEFAULT 'id',
+        created_at TEXT NOT NULL,
+        assigned_at TEXT,
+        deadline_at TEXT,
+        first_response_at TEXT,
+        paused_at TEXT,
+        resolved_at TEXT,
+        closed_at TEXT,
+        claimed_by TEXT NOT NULL DEFAULT '',
+        status_reason TEXT NOT NULL DEFAULT '',
+        updated_at TEXT
+    )
+    """,
+    """
+    CREATE INDEX tickets_open_by_agency ON tickets (agency_id, deadline_at, id)
+    WHERE status IN ('new', 'assigned', 'responded', 'waiting_citizen', 'resolved')
+    """,
+    "CREATE INDEX tickets_by_citizen ON tickets (citizen_channel, citizen_chat_id, id)",
+    """
+    CREATE INDEX tickets_open_status ON tickets (status)
+    WHERE status IN ('new', 'assigned', 'responded', 'waiting_citizen', 'resolved')
+    """,
+    """
+    CREATE TABLE ticket_events (
+        id INTEGER PRIMARY KEY,
+        ticket_id INTEGER NOT NULL REFERENCES tickets (id),
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL DEFAULT '',
+        action TEXT NOT NULL,
+        from_status TEXT NOT NULL DEFAULT '',
+        to_status TEXT NOT NULL DEFAULT '',
+        from_agency TEXT NOT NULL DEFAULT '',
+        to_agency TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT ''
+    )
+    """,
+    "CREATE INDEX ticket_events_by_ticket ON ticket_events (ticket_id, id)",
+    # AUTOINCREMENT: messages.outbox_id must never point at a reused id.
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        ticket_id INTEGER REFERENCES tickets (id),
+        kind TEXT NOT NULL DEFAULT 'text',
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        lease_until TEXT,
+        last_error TEXT NOT NULL DEFAULT '',
+        sent_at TEXT,
+        failed_at TEXT,
+        provider_message_ids TEXT NOT NULL DEFAULT '[]'
+    )
+    """,
+    "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
+    "CREATE INDEX outbox_by_chat ON outbox (channel, chat_id, status, id)",
+    "CREATE INDEX outbox_by_ticket ON outbox (ticket_id, kind, channel, chat_id, id)",
+    """
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        provider_message_id TEXT,
+        ticket_id INTEGER REFERENCES tickets (id),
+        text TEXT NOT NULL DEFAULT '',
+        payload TEXT NOT NULL DEFAULT '{}',
+        at TEXT NOT NULL,
+        outbox_id INTEGER REFERENCES outbox (id),
+        status TEXT NOT NULL DEFAULT 'received'
+    )
+    """,
+    """
+    CREATE UNIQUE INDEX messages_by_provider_id
+    ON messages (channel, chat_id, direction, provider_message_id)
+    WHERE provider_message_id IS NOT NULL
+    """,
+    "CREATE INDEX messages_by_ticket ON messages (ticket_id)",
+    "CREATE INDEX messages_by_chat ON messages (channel, chat_id, id)",
+    """
+    CREATE TABLE conversations (
+        channel TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'idle',
+        draft TEXT NOT NULL DEFAULT '{}',
+        context TEXT NOT NULL DEFAULT '{}',
+        language TEXT NOT NULL DEFAULT '',
+        welcomed INTEGER NOT NULL DEFAULT 0,
+        opted_out INTEGER NOT NULL DEFAULT 0,
+        name TEXT NOT NULL DEFAULT '',
+        phone TEXT NOT NULL DEFAULT '',
+        updated_at TEXT,
+        last_inbound_at TEXT,
+        PRIMARY KEY (channel, chat_id)
+    )
+    """,
+    """
+    CREATE TABLE seen_inbound (
+        channel TEXT NOT NULL,
+        provider_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (channel, provider_id)
+    )
+    """,
+    """
+    CREATE TABLE notices (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        ticket_id INTEGER REFERENCES tickets (id),
+        key TEXT NOT NULL DEFAULT '',
+        chat_id TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL
+    )
+    """,
+    # UNIQUE(kind, ticket_id, key, chat_id), except that NULLs are distinct in
+    # a plain unique index: coalesce so a digest (no ticket) is unique too.
+    """
+    CREATE UNIQUE INDEX notices_once
+    ON notices (kind, coalesce(ticket_id, 0), key, chat_id)
+    """,
+    """
+    CREATE TABLE ratings (
+        ticket_id INTEGER PRIMARY KEY REFERENCES tickets (id),
+        score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
+        comment TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE chat_migrations (
+        channel TEXT NOT NULL,
+        old_chat_id TEXT NOT NULL,
+        new_chat_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (channel, old_chat_id)
+    )
+    """,
+)
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """Tickets, their events, messages, conversations, outbox and bookkeeping."""
+    for statement in _M001_INITIAL:
+        db.execute(statement)
+
+
+def apply(db: Database) -> None:
+    """Apply pending migrations.
+
+    Inside one `BEGIN IMMEDIATE` transaction, so two processes starting on a
+    new file at once do not both try to create the tables: the second waits,
+    then finds nothing pending. (So every migration must be transactional.)
+    """
+    with transaction(db):
+        migrations.apply(db)

@@ -1,0 +1,258 @@
+"""The outbox: messages decided by the core, delivered afterwards by the edges.
+
+A row is `pending` until delivered (`sent`), given up on (`failed`), or parked
+(`held`, e.g. WhatsApp outside its 24-hour window) until the citizen writes
+again. A sender claims due rows with a short lease, so two processes sending
+at once never deliver the same row while it is leased. Delivery is
+at-least-once: a sender that dies after sending but before `mark_sent` lets
+the lease expire and the row is sent again.
+
+Per chat the order is kept: a row is not claimed while an older row of the
+same chat is still pending and not claimable (leased, or waiting to retry).
+So a message that keeps failing holds back its chat until `mark_failed`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.model import Outbound
+from storage.db import from_db_time, to_db_time, transaction
+from storage.repository import dump_json
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A claimed outbox row: what to send, and how often it was tried."""
+
+    id: int
+    outbound: Outbound
+    attempts: int
+    created_at: datetime
+
+
+def claim_due(
+    db: Database,
+    now: datetime,
+    limit: int = 20,
+    lease_seconds: float = 30,
+    channels: Collection[str] | None = None,
+) -> list[OutboxItem]:
+    """Lease up to `limit` due pending rows, oldest first (optionally only some channels).
+
+    Runs in its own `BEGIN IMMEDIATE` transaction (or a savepoint of the
+    caller's), so a concurrent claim waits and then sees the leases.
+    """
+    at = to_db_time(now)
+    lease_until = to_db_time(now + timedelta(seconds=lease_seconds))
+    channel_list = None if channels is None else json.dumps(sorted(channels))
+    with transaction(db):
+        rows = list(
+            db.query(
+                """
+                SELECT id, payload, attempts, created_at FROM outbox AS o
+                WHERE o.status = 'pending' AND o.next_attempt_at <= :now
+                  AND (o.lease_until IS NULL OR o.lease_until <= :now)
+                  AND (:channels IS NULL OR o.channel IN (SELECT value FROM json_each(:channels)))
+                  AND NOT EXISTS (
+                      SELECT 1 FROM outbox AS earlier
+                      WHERE earlier.channel = o.channel AND earlier.chat_id = o.chat_id
+                        AND earlier.status = 'pending' AND earlier.id < o.id
+                        AND (earlier.next_attempt_at > :now OR earlier.lease_until > :now)
+                  )
+                ORDER BY o.id
+                LIMIT :limit
+                """,
+                {"now": at, "channels": channel_list, "limit": limit},
+            )
+        )
+        db.execute(
+            "UPDATE outbox SET lease_until = ? WHERE id IN (SELECT value FROM json_each(?))",
+            [lease_until, json.dumps([row["id"] for row in rows])],
+        )
+    return [
+        OutboxItem(
+            id=row["id"],
+            outbound=Outbound.from_dict(json.loads(row["payload"])),
+            attempts=row["attempts"],
+            created_at=from_db_time(row["created_at"]),
+        )
+        for row in rows
+    ]
+
+
+def mark_sent(db: Database, item_id: int, provider_message_ids: list[str], now: datetime) -> None:
+    """Record a delivery: the row becomes 'sent' and each provider message is kept.
+
+    One `messages` row per provider message id (a long text may go out in
+    parts), carrying the ticket, so a reply to any part finds the ticket. A
+    card edited in place reports the same id again: that row is updated.
+    """
+    at = to_db_time(now)
+    with transaction(db):
+        row = db.execute(
+            "SELECT channel, chat_id, ticket_id, payload FROM outbox WHERE id = ?", [item_id]
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"no outbox row {item_id}")
+        channel, chat_id, ticket_id, payload = row
+        db.execute(
+            """
+            UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL,
+                provider_message_ids = ?
+            WHERE id = ?
+            """,
+            [at, dump_json(list(provider_message_ids)), item_id],
+        )
+        text = json.loads(payload)["text"]
+        for provider_message_id in provider_message_ids:
+            db.execute(
+                """
+                INSERT INTO messages (channel, chat_id, direction, provider_message_id,
+                                      ticket_id, text, payload, at, outbox_id, status)
+                VALUES (?, ?, 'out', ?, ?, ?, ?, ?, ?, 'sent')
+                ON CONFLICT (channel, chat_id, direction, provider_message_id)
+                    WHERE provider_message_id IS NOT NULL
+                DO UPDATE SET ticket_id = excluded.ticket_id, text = excluded.text,
+                    payload = excluded.payload, at = excluded.at,
+                    outbox_id = excluded.outbox_id, status = excluded.status
+                """,
+                [channel, chat_id, provider_message_id, ticket_id, text, payload, at, item_id],
+            )
+
+
+def mark_retry(
+    db: Database,
+    item_id: int,
+    error: str,
+    next_attempt_at: datetime,
+    *,
+    count_attempt: bool = True,
+) -> bool:
+    """A failed attempt to try again at `next_attempt_at`; False unless the row was pending.
+
+    `count_attempt=False` postpones without counting a try (e.g. channel off).
+    """
+    with transaction(db):
+        cursor = db.execute(
+            """
+            UPDATE outbox SET attempts = attempts + ?, last_error = ?, next_attempt_at = ?,
+                lease_until = NULL
+            WHERE id = ? AND status = 'pending'
+            """,
+            [1 if count_attempt else 0, error, to_db_time(next_attempt_at), item_id],
+        )
+        return cursor.rowcount == 1
+
+
+def mark_failed(db: Database, item_id: int, error: str, now: datetime) -> bool:
+    """Give up on a row (terminal); False unless it was pending."""
+    with transaction(db):
+        cursor = db.execute(
+            """
+            UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?,
+                failed_at = ?, lease_until = NULL
+            WHERE id = ? AND status = 'pending'
+            """,
+            [error, to_db_time(now), item_id],
+        )
+        return cursor.rowcount == 1
+
+
+def mark_held(db: Database, item_id: int, reason: str) -> bool:
+    """Park a row until `release_held` for its chat; False unless it was pending."""
+    with transaction(db):
+        cursor = db.execute(
+            """
+            UPDATE outbox SET status = 'held', last_error = ?, lease_until = NULL
+            WHERE id = ? AND status = 'pending'
+            """,
+            [reason, item_id],
+        )
+        return cursor.rowcount == 1
+
+
+def release_held(db: Database, channel: str, chat_id: str, now: datetime) -> int:
+    """Make a chat's held rows pending and due now; returns how many."""
+    with transaction(db):
+        cursor = db.execute(
+            """
+            UPDATE outbox SET status = 'pending', next_attempt_at = ?, lease_until = NULL
+            WHERE channel = ? AND chat_id = ? AND status = 'held'
+            """,
+            [to_db_time(now), channel, chat_id],
+        )
+        return cursor.rowcount
+
+
+def backlog(db: Database, now: datetime) -> tuple[int, datetime | None]:
+    """(pending rows, created_at of the oldest) for health checks.
+
+    Rows waiting to retry count too. `now` is not used by the query; the
+    caller reports the age of the backlog as `now - oldest`.
+    """
+    row = db.execute("SELECT count(*), min(created_at) FROM outbox WHERE status = 'pending'")
+    count, oldest = row.fetchone()
+    return count, from_db_time(oldest)
+
+
+def failed_count(db: Database) -> int:
+    """How many rows were given up on."""
+    return db.execute("SELECT count(*) FROM outbox WHERE status = 'failed'").fetchone()[0]
+
+
+def card_message_id(db: Database, channel: str, chat_id: str, ticket_id: int) -> str | None:
+    """The provider id of the ticket's latest sent card in that chat (to edit it in place).
+
+    If the card went out in several parts, the first part's id.
+    """
+    row = db.execute(
+        """
+        SELECT provider_message_ids FROM outbox
+        WHERE ticket_id = ? AND kind = 'card' AND channel = ? AND chat_id = ?
+          AND status = 'sent' AND provider_message_ids != '[]'
+        ORDER BY id DESC
+        LIMIT 1
+        """,
+        [ticket_id, channel, chat_id],
+    ).fetchone()
+    return json.loads(row[0])[0] if row else None
+
+
+def sent_messages(db: Database, channel: str, chat_id: str, after_id: int = 0) -> list[dict]:
+    """A chat's sent outbox rows with id > `after_id`, in order, for transcripts.
+
+    Each dict: id, outbound (`Outbound`), text, kind, ticket_id, created_at,
+    sent_at (aware datetimes), provider_message_ids (list of str).
+    """
+    rows = db.query(
+        """
+        SELECT id, payload, kind, ticket_id, created_at, sent_at, provider_message_ids
+        FROM outbox
+        WHERE channel = ? AND chat_id = ? AND status = 'sent' AND id > ?
+        ORDER BY id
+        """,
+        [channel, chat_id, after_id],
+    )
+    result: list[dict[str, Any]] = []
+    for row in rows:
+        outbound = Outbound.from_dict(json.loads(row["payload"]))
+        result.append(
+            {
+                "id": row["id"],
+                "outbound": outbound,
+                "text": outbound.text,
+                "kind": row["kind"],
+                "ticket_id": row["ticket_id"],
+                "created_at": from_db_time(row["created_at"]),
+                "sent_at": from_db_time(row["sent_at"]),
+                "provider_message_ids": json.loads(row["provider_message_ids"]),
+            }
+        )
+    return result
