@@ -10,7 +10,6 @@ wires the core, the storage and the edges together.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import os
 import signal
@@ -41,15 +40,6 @@ def config_path(argument: str | None, environ: Mapping[str, str]) -> Path:
     return Path(argument or environ.get("ICETA_CONFIG") or "config.yaml")
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def build_service(config: Config, environ: Mapping[str, str], base_dir: Path) -> Service:
     """Wire the pieces for `serve` (and for tests that run the real thing in-process)."""
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -66,9 +56,7 @@ def build_service(config: Config, environ: Mapping[str, str], base_dir: Path) ->
         database = base_dir / database
     databases = Databases(database)
 
-    local_on = config.service.local_console
-    if local_on is None:
-        local_on = is_loopback(config.service.host)
+    local_on = config.service.local_console_enabled
     channels = Channels(local=local_on)
     if not environ.get("TELEGRAM_BOT_TOKEN"):
         channels.reasons["telegram"] = "TELEGRAM_BOT_TOKEN is not set"

@@ -48,7 +48,7 @@ class Session:
         if not agency_id:
             return self.config.dispatch.name
         agency = self.config.agency(agency_id)
-        return agency.name if agency else agency_id
+        return agency.display if agency else agency_id
 
     def category_label(self, category_id: str, language: str) -> str:
         category = self.config.category(category_id) if category_id else None

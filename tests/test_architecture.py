@@ -1,0 +1,73 @@
+"""The shape of DESIGN.md, kept by reading the imports of every module."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN_IN_CORE = {
+    "flask",
+    "telegram",
+    "twilio",
+    "apscheduler",
+    "sqlite3",
+    "sqlite_utils",
+    "waitress",
+}
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def top_levels(package: str) -> dict[Path, set[str]]:
+    return {
+        path: {name.split(".")[0] for name in imports_of(path)}
+        for path in (ROOT / package).rglob("*.py")
+    }
+
+
+def test_core_imports_no_io_library() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(names & FORBIDDEN_IN_CORE)
+        for path, names in top_levels("bot").items()
+        if names & FORBIDDEN_IN_CORE
+    }
+    assert offenders == {}
+
+
+def test_core_imports_nothing_of_ours_outside_bot() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(names & {"handlers", "storage", "run_bot", "tests"})
+        for path, names in top_levels("bot").items()
+        if names & {"handlers", "storage", "run_bot", "tests"}
+    }
+    assert offenders == {}
+
+
+def test_storage_knows_only_the_cores_types() -> None:
+    for path in (ROOT / "storage").rglob("*.py"):
+        for name in imports_of(path):
+            if name.split(".")[0] == "bot":
+                assert name in {"bot.model", "bot.store"}, f"{path.name} imports {name}"
+            assert name.split(".")[0] not in {
+                "handlers",
+                "run_bot",
+                "flask",
+                "telegram",
+                "twilio",
+            }, f"{path.name} imports {name}"
+
+
+def test_the_check_itself_sees_a_forbidden_import(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("import sqlite3\nfrom flask import Flask\nfrom .x import y\n")
+    assert imports_of(sample) == {"sqlite3", "flask"}
