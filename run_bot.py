@@ -34,17 +34,63 @@ class Service:
     scheduler: object
     channels: object
     databases: object
+    telegram: object | None = None  # the webhook registration or polling runtime
+
+
+SECRET_VARIABLES = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN")
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces every secret from the environment in log lines, tracebacks included."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self.secrets = [secret for secret in secrets if len(secret) >= 6]
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            record.msg = self.redact(record.getMessage())
+            record.args = ()
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = self.redact(record.exc_text)
+        return True
+
+
+def configure_logging(environ: Mapping[str, str]) -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs every request URL at INFO, and Bot API URLs carry the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    redaction = RedactSecrets([environ.get(name, "") for name in SECRET_VARIABLES])
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redaction)
 
 
 def config_path(argument: str | None, environ: Mapping[str, str]) -> Path:
     return Path(argument or environ.get("ICETA_CONFIG") or "config.yaml")
 
 
-def build_service(config: Config, environ: Mapping[str, str], base_dir: Path) -> Service:
+def build_service(
+    config: Config,
+    environ: Mapping[str, str],
+    base_dir: Path,
+    telegram_limits: object | None = None,
+) -> Service:
     """Wire the pieces for `serve` (and for tests that run the real thing in-process)."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from bot.model import LOCAL
+    from bot.model import LOCAL, TELEGRAM
     from handlers.delivery import Delivery, Sender
     from handlers.ingest import Databases, Ingest
     from handlers.local import LocalSender
@@ -58,10 +104,18 @@ def build_service(config: Config, environ: Mapping[str, str], base_dir: Path) ->
 
     local_on = config.service.local_console_enabled
     channels = Channels(local=local_on)
-    if not environ.get("TELEGRAM_BOT_TOKEN"):
+    token = environ.get("TELEGRAM_BOT_TOKEN", "")
+    secret = environ.get("TELEGRAM_WEBHOOK_SECRET", "")
+    if not token:
         channels.reasons["telegram"] = "TELEGRAM_BOT_TOKEN is not set"
+    elif config.telegram.mode == "webhook" and not secret:
+        channels.reasons["telegram"] = (
+            "telegram.mode is webhook but TELEGRAM_WEBHOOK_SECRET is not set"
+        )
+    elif config.telegram.mode == "webhook" and not config.service.public_url:
+        channels.reasons["telegram"] = "telegram.mode is webhook but service.public_url is not set"
     else:
-        channels.reasons["telegram"] = "the Telegram channel is not available in this version"
+        channels.telegram = True
     if not (environ.get("TWILIO_ACCOUNT_SID") and environ.get("TWILIO_AUTH_TOKEN")):
         channels.reasons["whatsapp"] = "TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are not set"
     else:
@@ -71,16 +125,37 @@ def build_service(config: Config, environ: Mapping[str, str], base_dir: Path) ->
             f"service.host {config.service.host} is not loopback and service.local_console is not true"
         )
 
-    staff_channel = LOCAL
+    staff_channel = TELEGRAM if channels.telegram else LOCAL
     senders: dict[str, Sender] = {LOCAL: LocalSender()}
     delivery = Delivery(databases, config, senders, staff_channel=staff_channel)
     ingest = Ingest(databases, config, staff_channel=staff_channel, on_queued=delivery.wake)
+    blueprints = []
+    telegram_runtime = None
+    if channels.telegram:
+        from handlers import telegram
+
+        base_url = environ.get("TELEGRAM_API_BASE_URL") or None
+        limits = telegram_limits if isinstance(telegram_limits, telegram.RateLimits) else None
+        senders[TELEGRAM] = telegram.TelegramSender(
+            telegram.make_bot(token, base_url, limits), databases, media_root=database.parent
+        )
+        receiver = telegram.TelegramReceiver(ingest, databases)
+        if config.telegram.mode == "webhook":
+            blueprints.append(telegram.webhook_blueprint(receiver, secret))
+        telegram_runtime = telegram.TelegramRuntime(
+            telegram.make_bot(token, base_url, limits),
+            receiver,
+            config.telegram.mode,
+            webhook_url=config.service.public_url + telegram.WEBHOOK_PATH,
+            secret=secret,
+        )
     app = create_app(
         config,
         databases,
         ingest,
         channels,
         local_console_open=bool(config.service.local_console),
+        extra_blueprints=tuple(blueprints),
     )
     scheduler = BackgroundScheduler(timezone=config.service.timezone)
     scheduler.add_job(
@@ -93,7 +168,7 @@ def build_service(config: Config, environ: Mapping[str, str], base_dir: Path) ->
         max_instances=1,
         coalesce=True,
     )
-    return Service(config, app, ingest, delivery, scheduler, channels, databases)
+    return Service(config, app, ingest, delivery, scheduler, channels, databases, telegram_runtime)
 
 
 def serve(config: Config, environ: Mapping[str, str]) -> int:
@@ -109,6 +184,8 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
     server = create_server(service.app, host=host, port=port, threads=8, ident="iceta")
     service.delivery.start()
     service.scheduler.start()
+    if service.telegram is not None:
+        service.telegram.start()
     shown_host = f"[{host}]" if ":" in host else host
     log.info("serving on http://%s:%s (health: /healthz)", shown_host, server.effective_port)
     if service.channels.local:
@@ -128,6 +205,8 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
     except KeyboardInterrupt:
         log.info("stopping")
     finally:
+        if service.telegram is not None:
+            service.telegram.stop()
         service.scheduler.shutdown(wait=False)
         service.delivery.stop()
         server.close()
@@ -159,11 +238,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     path = config_path(args.config, environ)
     if args.command == "check-config":
         return check_config(path)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(environ)
     try:
         config = load_config(path)
     except ConfigError as error:

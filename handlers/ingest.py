@@ -17,7 +17,7 @@ import sqlite_utils
 
 from bot import engine
 from bot.config import Config
-from bot.model import LOCAL, Inbound
+from bot.model import LOCAL, Inbound, Outbound
 from storage.db import open_database, transaction
 from storage.inbound import first_delivery, record_inbound
 from storage.repository import SqliteStore
@@ -64,18 +64,26 @@ class Ingest:
         self.clock = clock
         self.on_queued = on_queued
 
-    def receive(self, inbound: Inbound) -> engine.Outcome | None:
-        """Handle `inbound` once; a redelivery of the same provider id returns None."""
+    def receive(
+        self, inbound: Inbound, also_queue: tuple[Outbound, ...] = ()
+    ) -> engine.Outcome | None:
+        """Handle `inbound` once; a redelivery of the same provider id returns None.
+
+        `also_queue` holds what the edge itself owes the provider for this
+        message (e.g. answering a Telegram button press), queued in the same
+        transaction.
+        """
         db = self.databases.get()
         now = self.clock()
         try:
             with transaction(db):
                 if not first_delivery(db, inbound.channel, inbound.provider_id, now):
                     return None
-                outcome = engine.handle(
-                    SqliteStore(db), self.config, inbound, now, self.staff_channel
-                )
+                store = SqliteStore(db)
+                outcome = engine.handle(store, self.config, inbound, now, self.staff_channel)
                 record_inbound(db, inbound, outcome.ticket_id, now)
+                for outbound in also_queue:
+                    store.queue(outbound, now)
         except Exception:
             # A bug in the core must not lose the citizen's message: keep it,
             # marked as seen, so an operator can read it and the provider
@@ -85,6 +93,6 @@ class Ingest:
                 if first_delivery(db, inbound.channel, inbound.provider_id, now):
                     record_inbound(db, inbound, None, now, status="error")
             return engine.Outcome(None, ())
-        if outcome.said and self.on_queued is not None:
+        if (outcome.said or also_queue) and self.on_queued is not None:
             self.on_queued()
         return outcome

@@ -359,6 +359,22 @@ class SqliteStore:
             seen.add(current)
         return current
 
+    def original_chat(self, channel: str, chat_id: str) -> str:
+        """The first id a migrated chat had (what config.yaml names), following migrations back."""
+        current = chat_id
+        seen = {current}
+        for _ in range(_MAX_CHAT_HOPS):
+            row = _one(
+                self.db,
+                "SELECT old_chat_id FROM chat_migrations WHERE channel = ? AND new_chat_id = ?",
+                [channel, current],
+            )
+            if row is None or row["old_chat_id"] in seen:
+                break
+            current = row["old_chat_id"]
+            seen.add(current)
+        return current
+
     def record_chat_migration(self, channel: str, old: str, new: str, at: datetime) -> None:
         """Remember that chat `old` is now `new` (Telegram group → supergroup)."""
         if old == new:
