@@ -163,11 +163,7 @@ class Delivery:
         with transaction(db):
             mark_failed(db, item.id, reason, now)
             outbound = item.outbound
-            if (
-                outbound.ticket_id is None
-                or outbound.channel == self.staff_channel
-                and outbound.topic != "citizen"
-            ):
+            if outbound.ticket_id is None:
                 return
             store = SqliteStore(db)
             ticket = store.ticket(outbound.ticket_id)

@@ -441,10 +441,11 @@ def test_update_builders_parse_with_python_telegram_bot(api: FakeTelegramApi) ->
         lambda bot: bot.send_message(AGENCY_GROUP, "ICT-000001", reply_markup=CARD_KEYBOARD),
     )
     [card_entry] = api.sent_to(AGENCY_GROUP)
+    ack = with_bot(api, lambda bot: bot.send_message(CITIZEN, "Tiket ICT-000001 diterima"))
     bot = telegram.Bot(api.token, base_url=api.base_url)
     built = {
         "start": private_text(CITIZEN, "/start", username="siti_w"),
-        "reply": private_text(CITIZEN, "sudah?", reply_to_message=card_entry["message"]),
+        "reply": private_text(CITIZEN, "sudah?", reply_to_message=api.sent_to(CITIZEN)[0]),
         "photo": private_photo(CITIZEN, "AgACphoto1", caption="lubang"),
         "location": private_location(CITIZEN, -6.3264, 108.32),
         "voice": private_voice(CITIZEN, "AwACvoice1", duration=7),
@@ -473,8 +474,9 @@ def test_update_builders_parse_with_python_telegram_bot(api: FakeTelegramApi) ->
     assert start.parse_entities() == {start.entities[0]: "/start"}
     assert start.entities[0].type == "bot_command"
     reply = parsed["reply"].message.reply_to_message
-    assert reply.message_id == card.message_id and reply.from_user.is_bot
-    assert reply.text == "ICT-000001"
+    assert reply.message_id == ack.message_id and reply.from_user.is_bot
+    assert reply.text == "Tiket ICT-000001 diterima"
+    assert parsed["reply"].message.message_id > ack.message_id
     assert parsed["photo"].message.photo[-1].file_id == "AgACphoto1"
     assert parsed["photo"].message.caption == "lubang"
     assert parsed["location"].message.location.latitude == pytest.approx(-6.3264)
@@ -534,6 +536,69 @@ def test_files_upload_and_download(api: FakeTelegramApi) -> None:
     assert result["pin"].location.longitude == pytest.approx(108.32)
     kinds = [m["kind"] for m in api.sent_to(AGENCY_GROUP)]
     assert kinds == ["photo", "photo", "photo", "photo", "location"]
+
+
+def test_other_methods_answer_objects_python_telegram_bot_parses(api: FakeTelegramApi) -> None:
+    citizen_photo = api.push_update(private_photo(CITIZEN, "AgACphoto1", caption="lubang"))
+    photo_message_id = citizen_photo["message"]["message_id"]
+    api.set_chat_member(AGENCY_GROUP, STAFF, "creator")
+
+    async def scenario(bot: telegram.Bot) -> dict[str, Any]:
+        commands = [telegram.BotCommand("status", "Status laporan saya")]
+        assert await bot.set_my_commands(commands)
+        with pytest.raises(BadRequest, match="(?i)bot_command_invalid"):
+            await bot.set_my_commands([telegram.BotCommand("Status!", "x")])
+        copied = await bot.copy_message(AGENCY_GROUP, CITIZEN, photo_message_id, caption="Foto")
+        with pytest.raises(BadRequest, match="Message to copy not found"):
+            await bot.copy_message(AGENCY_GROUP, CITIZEN, photo_message_id + 999)
+        with pytest.raises(BadRequest, match="Message can't be edited"):
+            await bot.edit_message_caption(CITIZEN, photo_message_id, caption="x")
+        card_photo = await bot.send_photo(AGENCY_GROUP, "AgACphoto1", caption="ICT-000001")
+        with pytest.raises(BadRequest, match="There is no caption in the message to edit"):
+            note = await bot.send_message(AGENCY_GROUP, "catatan")
+            await bot.edit_message_caption(AGENCY_GROUP, note.message_id, caption="x")
+        return {
+            "commands": await bot.get_my_commands(),
+            "chat": await bot.get_chat(AGENCY_GROUP),
+            "member": await bot.get_chat_member(AGENCY_GROUP, STAFF),
+            "admins": await bot.get_chat_administrators(AGENCY_GROUP),
+            "copied": copied,
+            "forwarded": await bot.forward_message(AGENCY_GROUP, CITIZEN, photo_message_id),
+            "venue": await bot.send_venue(
+                AGENCY_GROUP, -6.3264, 108.32, "Pasar Baru", "Jl. Jend. Sudirman"
+            ),
+            "recaptioned": await bot.edit_message_caption(
+                AGENCY_GROUP,
+                card_photo.message_id,
+                caption="ICT-000001 <b>selesai</b>",
+                parse_mode="HTML",
+            ),
+            "typing": await bot.send_chat_action(CITIZEN, "typing"),
+            "pre": await bot.send_message(
+                CITIZEN, '<pre><code class="language-text">a &lt; b</code></pre>', parse_mode="HTML"
+            ),
+        }
+
+    result = with_bot(api, scenario)
+
+    assert [c.command for c in result["commands"]] == ["status"]
+    assert api.commands == {
+        "default:": [{"command": "status", "description": "Status laporan saya"}]
+    }
+    assert result["chat"].id == AGENCY_GROUP and result["chat"].type == "supergroup"
+    assert result["member"].status == "creator" and result["member"].user.id == STAFF
+    assert {m.user.id for m in result["admins"]} == {STAFF, api.bot_id}
+    copy_entry = api.sent_to(AGENCY_GROUP)[0]
+    assert copy_entry["message_id"] == result["copied"].message_id
+    assert copy_entry["kind"] == "photo" and copy_entry["caption"] == "Foto"
+    assert result["forwarded"].forward_origin.sender_user.id == CITIZEN
+    assert result["forwarded"].caption == "lubang"
+    assert result["venue"].venue.title == "Pasar Baru"
+    assert result["recaptioned"].caption == "ICT-000001 selesai"
+    assert result["typing"] is True
+    pre = result["pre"]
+    assert pre.text == "a < b"
+    assert [(e.type, e.language) for e in pre.entities] == [("pre", "text")]
 
 
 def test_callback_answers_are_single_use(api: FakeTelegramApi) -> None:

@@ -438,6 +438,9 @@ def _html_end_tag(text: str, i: int, offset: int, stack: list[_OpenTag], out: _P
         out.entity(kind, start, url=argument or out.since(char_start))
     elif tag == "tg-emoji":
         out.entity(kind, start, custom_emoji_id=argument)
+    elif tag == "code" and argument and stack and stack[-1][0] == "pre":
+        # <pre><code class="language-x"> is one pre entity with a language, as in Telegram.
+        stack[-1] = (*stack[-1][:3], argument, stack[-1][4])
     elif tag == "code" or tag == "pre":
         out.entity(kind, start, language=argument)
     elif tag == "blockquote" and argument:
@@ -1684,9 +1687,8 @@ class FakeTelegramApi:
                 )
             if "callback_data" in button:
                 data = button["callback_data"]
-                if not isinstance(data, str) or not 1 <= len(data.encode()) <= (
-                    MAX_CALLBACK_DATA_BYTES
-                ):
+                size = len(data.encode()) if isinstance(data, str) else 0
+                if not 1 <= size <= MAX_CALLBACK_DATA_BYTES:
                     raise _bad_request("BUTTON_DATA_INVALID")
             elif not set(button) - {"text", "style", "icon_custom_emoji_id"}:
                 raise _bad_request(
