@@ -146,3 +146,50 @@ def test_a_reply_committed_by_a_killed_process_is_sent_by_the_next(
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=10)
+
+
+def test_serve_with_a_telegram_token_registers_the_webhook_and_answers_it(tmp_path: Path) -> None:
+    from tests.fakes import telegram_api as tg
+    from tests.fakes.telegram_api import FakeTelegramApi
+
+    port = free_port()
+    config = write_config(tmp_path, port)
+    secret = "outside-secret-123456"
+    with FakeTelegramApi() as api:
+        env = clean_env() | {
+            "TELEGRAM_BOT_TOKEN": api.token,
+            "TELEGRAM_WEBHOOK_SECRET": secret,
+            "TELEGRAM_API_BASE_URL": api.base_url,
+        }
+        log_path = tmp_path / "serve.log"
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "run_bot.py", "serve", "--config", str(config)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            health = wait_until(lambda: get_json(f"{base}/healthz"))
+            assert health["channels"]["telegram"] is True
+            api.wait_for("setWebhook", timeout=10)
+            assert api.webhook["url"] == "https://iceta.example.go.id/webhooks/telegram"
+            update = tg.private_text(5550001, "/start")
+            status, _ = api.deliver_webhook(
+                update, url=f"{base}/webhooks/telegram", secret_token=secret
+            )
+            assert status == 200
+            wrong, _ = api.deliver_webhook(
+                update, url=f"{base}/webhooks/telegram", secret_token="nope"
+            )
+            assert wrong == 403
+            sent = api.wait_for_sent(5550001, timeout=10)
+            assert "Selamat datang di I-Ceta" in sent[0]["text"]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=15)
+        log_text = log_path.read_text()
+        assert api.token not in log_text and secret not in log_text
+        assert "channel telegram: on" in log_text

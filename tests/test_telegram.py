@@ -61,14 +61,22 @@ class TelegramWorld:
         return self.api.sent_to(chat_id)[-1]
 
     def card(self, chat_id: int, number: str = "ICT-000001") -> dict[str, Any]:
-        cards = [m for m in self.api.sent_to(chat_id) if m["method"] == "sendMessage" and number in (m.get("text") or "") and "Kategori:" in m["text"]]
+        cards = [
+            m
+            for m in self.api.sent_to(chat_id)
+            if m["method"] == "sendMessage"
+            and number in (m.get("text") or "")
+            and "Kategori:" in m["text"]
+        ]
         assert cards, self.api.dump()
         return cards[0]
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
         return list(self.service.databases.get().query(sql))
 
-    def file_complaint(self, text: str = "Jalan di Desa Lohbener berlubang besar sekali", user: int = CITIZEN) -> None:
+    def file_complaint(
+        self, text: str = "Jalan di Desa Lohbener berlubang besar sekali", user: int = CITIZEN
+    ) -> None:
         self.citizen(text, user)
         for choice in ("1", "0", "0", "1"):
             self.citizen(choice, user)
@@ -130,8 +138,12 @@ def test_full_lifecycle_through_the_webhook(world: TelegramWorld, api: FakeTeleg
     assert photo["params"]["photo"] == "AgACAgUAAxkBAAIBphoto1"
 
     # the agency answers by replying to the card; an internal note and chatter stay inside
-    world.post(tg.group_text(PUPR, BUDI, "Tim kami survei besok pagi", reply_to_message=card["message"]))
-    assert "Tanggapan Dinas PUPR untuk ICT-000001:\nTim kami survei besok pagi" in world.texts(CITIZEN)
+    world.post(
+        tg.group_text(PUPR, BUDI, "Tim kami survei besok pagi", reply_to_message=card["message"])
+    )
+    assert "Tanggapan Dinas PUPR untuk ICT-000001:\nTim kami survei besok pagi" in world.texts(
+        CITIZEN
+    )
     world.post(tg.group_text(PUPR, BUDI, "/catatan ICT-000001 anggaran pemeliharaan cukup"))
     world.post(tg.group_text(PUPR, BUDI, "Siapa yang ke lapangan besok?"))
     assert not any("anggaran" in t or "lapangan" in t for t in world.texts(CITIZEN))
@@ -142,13 +154,18 @@ def test_full_lifecycle_through_the_webhook(world: TelegramWorld, api: FakeTeleg
     assert "Ditangani: Budi" in api.message(PUPR, card["message_id"])["text"]
     world.post(tg.group_text(PUPR, BUDI, "/selesai@iceta_test_bot ICT-000001 Sudah ditambal"))
     question = world.last(CITIZEN)
-    assert "sudah selesai ditangani" in question["text"] and "Catatan: Sudah ditambal" in question["text"]
+    assert (
+        "sudah selesai ditangani" in question["text"]
+        and "Catatan: Sudah ditambal" in question["text"]
+    )
     world.press(CITIZEN, question["message"], "fixed:1:1")
     assert "Beri nilai layanan" in world.last(CITIZEN)["text"]
     world.citizen("5")
     world.citizen("Cepat dan rapi")
     assert "Terima kasih atas penilaian Anda" in world.last(CITIZEN)["text"]
-    assert world.rows("select score, comment from ratings") == [{"score": 5, "comment": "Cepat dan rapi"}]
+    assert world.rows("select score, comment from ratings") == [
+        {"score": 5, "comment": "Cepat dan rapi"}
+    ]
     assert world.rows("select status from tickets") == [{"status": "closed"}]
     assert "Ditutup" in api.message(PUPR, card["message_id"])["text"]
     assert "5/5" in world.texts(PUPR)[-1]
@@ -160,9 +177,13 @@ def test_polling_mode_runs_the_same_conversation(tmp_path: Path, api: FakeTelegr
     runtime.poll_timeout = 1
     runtime.start()
     try:
-        api.push_update(tg.private_text(CITIZEN, "Sampah menumpuk di TPS Pasar Baru sudah seminggu"))
+        api.push_update(
+            tg.private_text(CITIZEN, "Sampah menumpuk di TPS Pasar Baru sudah seminggu")
+        )
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not world.rows("select 1 from messages where direction = 'in'"):
+        while time.monotonic() < deadline and not world.rows(
+            "select 1 from messages where direction = 'in'"
+        ):
             time.sleep(0.05)
         world.service.delivery.drain()
         assert "2. Sampah dan kebersihan (disarankan)" in world.last(CITIZEN)["text"]
@@ -188,10 +209,21 @@ def test_wrong_or_missing_secret_and_garbage_are_refused(world: TelegramWorld) -
     assert world.post(update, secret="wrong") == 403
     client = world.client
     headers = {SECRET_HEADER: SECRET}
-    assert client.post("/webhooks/telegram", data=b"\xff\x00not json", headers=headers).status_code == 400
+    assert (
+        client.post("/webhooks/telegram", data=b"\xff\x00not json", headers=headers).status_code
+        == 400
+    )
     assert client.post("/webhooks/telegram", json=[1, 2], headers=headers).status_code == 400
-    assert client.post("/webhooks/telegram", json={"update_id": "x"}, headers=headers).status_code == 400
-    assert client.post("/webhooks/telegram", json={"update_id": 1, "message": "nope"}, headers=headers).status_code == 400
+    assert (
+        client.post("/webhooks/telegram", json={"update_id": "x"}, headers=headers).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            "/webhooks/telegram", json={"update_id": 1, "message": "nope"}, headers=headers
+        ).status_code
+        == 400
+    )
     assert world.rows("select count(*) n from messages") == [{"n": 0}]
     assert world.rows("select count(*) n from seen_inbound") == [{"n": 0}]
 
@@ -213,7 +245,11 @@ def test_hostile_text_reaches_the_agency_intact(world: TelegramWorld, api: FakeT
     world.file_complaint(long_text)
     card = world.card(PUPR)
     assert HOSTILE in card["text"]
-    full = [m["text"] for m in api.sent_to(PUPR) if m["method"] == "sendMessage" and "Kategori:" not in m["text"]]
+    full = [
+        m["text"]
+        for m in api.sent_to(PUPR)
+        if m["method"] == "sendMessage" and "Kategori:" not in m["text"]
+    ]
     assert len(full) == 2 and all(utf16_length(part) <= 4096 for part in full)
     assert "".join(full).replace(" ", "") == long_text.replace(" ", "")
     # and the agency's hostile answer reaches the citizen untouched
@@ -225,7 +261,9 @@ def test_split_text_keeps_every_character() -> None:
     text = "😀" * 3000 + "\n" + "kata " * 400
     parts = split_text(text)
     assert all(utf16_length(p) <= 4096 for p in parts)
-    assert "".join(parts).replace("\n", "").replace(" ", "") == text.replace("\n", "").replace(" ", "")
+    assert "".join(parts).replace("\n", "").replace(" ", "") == text.replace("\n", "").replace(
+        " ", ""
+    )
 
 
 def test_retry_after_waits_and_retries(world: TelegramWorld, api: FakeTelegramApi) -> None:
@@ -234,7 +272,9 @@ def test_retry_after_waits_and_retries(world: TelegramWorld, api: FakeTelegramAp
     api.fail_next("sendMessage", chat_id=CITIZEN, error="retry_after", retry_after=7)
     world.citizen("halo")
     assert world.texts(CITIZEN) == []
-    [row] = world.rows("select status, last_error, next_attempt_at from outbox where chat_id = '5550001'")
+    [row] = world.rows(
+        "select status, last_error, next_attempt_at from outbox where chat_id = '5550001'"
+    )
     assert row["status"] == "pending" and "flood" in row["last_error"]
     clock.advance(seconds=6)
     world.service.delivery.drain()
@@ -244,7 +284,9 @@ def test_retry_after_waits_and_retries(world: TelegramWorld, api: FakeTelegramAp
     assert "Selamat datang" in world.texts(CITIZEN)[0]
 
 
-def test_a_migrated_group_is_followed_and_remembered(world: TelegramWorld, api: FakeTelegramApi) -> None:
+def test_a_migrated_group_is_followed_and_remembered(
+    world: TelegramWorld, api: FakeTelegramApi
+) -> None:
     new_id = -1009999999999
     api.chat_migrated(PUPR, new_id)
     world.file_complaint()
@@ -258,16 +300,22 @@ def test_a_migrated_group_is_followed_and_remembered(world: TelegramWorld, api: 
     assert not [m for m in api.sent_to(PUPR)], "nothing may go to the old group id"
 
 
-def test_a_citizen_who_blocked_the_bot_is_reported_to_the_agency(world: TelegramWorld, api: FakeTelegramApi) -> None:
+def test_a_citizen_who_blocked_the_bot_is_reported_to_the_agency(
+    world: TelegramWorld, api: FakeTelegramApi
+) -> None:
     world.file_complaint()
     card = world.card(PUPR)
     api.block(CITIZEN)
-    world.post(tg.group_text(PUPR, BUDI, "Mohon kirim foto lokasi", reply_to_message=card["message"]))
+    world.post(
+        tg.group_text(PUPR, BUDI, "Mohon kirim foto lokasi", reply_to_message=card["message"])
+    )
     assert "pelapor memblokir bot" in world.texts(PUPR)[-1]
     assert world.rows("select count(*) n from outbox where status = 'failed'") == [{"n": 1}]
 
 
-def test_network_errors_retry_with_backoff_then_give_up_loudly(world: TelegramWorld, api: FakeTelegramApi) -> None:
+def test_network_errors_retry_with_backoff_then_give_up_loudly(
+    world: TelegramWorld, api: FakeTelegramApi
+) -> None:
     world.file_complaint()
     card = world.card(PUPR)
     clock = Clock(datetime.now(UTC) + timedelta(seconds=1))
