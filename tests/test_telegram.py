@@ -5,9 +5,9 @@ a real SQLite file. Assertions are on what each chat received."""
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -333,7 +333,7 @@ def test_network_errors_retry_with_backoff_then_give_up_loudly(
 
 def test_an_agency_acts_only_on_its_own_tickets(world: TelegramWorld, api: FakeTelegramApi) -> None:
     world.file_complaint()
-    card = world.card(PUPR)
+    assert world.card(PUPR)
     world.post(tg.group_text(DLH, BUDI, "/selesai ICT-000001"))
     assert "bukan tiket instansi ini" in world.texts(DLH)[-1]
     world.post(tg.group_text(DLH, BUDI, "/tolak ICT-000001 spam"))
