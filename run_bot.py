@@ -35,6 +35,7 @@ class Service:
     channels: object
     databases: object
     telegram: object | None = None  # the webhook registration or polling runtime
+    media_fetcher: object | None = None  # downloads WhatsApp media after the webhook
 
 
 SECRET_VARIABLES = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN")
@@ -90,7 +91,7 @@ def build_service(
     """Wire the pieces for `serve` (and for tests that run the real thing in-process)."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from bot.model import LOCAL, TELEGRAM
+    from bot.model import LOCAL, TELEGRAM, WHATSAPP
     from handlers.delivery import Delivery, Sender
     from handlers.ingest import Databases, Ingest
     from handlers.local import LocalSender
@@ -118,8 +119,12 @@ def build_service(
         channels.telegram = True
     if not (environ.get("TWILIO_ACCOUNT_SID") and environ.get("TWILIO_AUTH_TOKEN")):
         channels.reasons["whatsapp"] = "TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are not set"
+    elif not config.service.public_url:
+        channels.reasons["whatsapp"] = (
+            "service.public_url is not set (Twilio signs requests with it)"
+        )
     else:
-        channels.reasons["whatsapp"] = "the WhatsApp channel is not available in this version"
+        channels.whatsapp = True
     if not local_on:
         channels.reasons["local"] = (
             f"service.host {config.service.host} is not loopback and service.local_console is not true"
@@ -137,7 +142,7 @@ def build_service(
         base_url = environ.get("TELEGRAM_API_BASE_URL") or None
         limits = telegram_limits if isinstance(telegram_limits, telegram.RateLimits) else None
         senders[TELEGRAM] = telegram.TelegramSender(
-            telegram.make_bot(token, base_url, limits), databases, media_root=database.parent
+            telegram.make_bot(token, base_url, limits), databases
         )
         receiver = telegram.TelegramReceiver(ingest, databases)
         if config.telegram.mode == "webhook":
@@ -149,6 +154,36 @@ def build_service(
             webhook_url=config.service.public_url + telegram.WEBHOOK_PATH,
             secret=secret,
         )
+    media_fetcher = None
+    if channels.whatsapp:
+        from handlers import whatsapp
+
+        twilio = whatsapp.Twilio(
+            environ["TWILIO_ACCOUNT_SID"],
+            environ["TWILIO_AUTH_TOKEN"],
+            config.service.public_url,
+            environ.get("TWILIO_API_BASE_URL", ""),
+        )
+        media_dir = database.parent / "media"
+        media_fetcher = whatsapp.MediaFetcher(databases, twilio, media_dir)
+        telegram_sender = senders.get(TELEGRAM)
+        senders[WHATSAPP] = whatsapp.WhatsAppSender(
+            twilio,
+            databases,
+            config,
+            staff_channel,
+            media_dir,
+            fetch_foreign_file=getattr(telegram_sender, "download", None),
+        )
+        receiver = whatsapp.WhatsAppReceiver(
+            ingest,
+            databases,
+            config,
+            staff_channel,
+            wake_fetcher=media_fetcher.wake,
+            wake_delivery=delivery.wake,
+        )
+        blueprints.append(whatsapp.webhook_blueprint(receiver, twilio, databases))
     app = create_app(
         config,
         databases,
@@ -168,7 +203,17 @@ def build_service(
         max_instances=1,
         coalesce=True,
     )
-    return Service(config, app, ingest, delivery, scheduler, channels, databases, telegram_runtime)
+    return Service(
+        config,
+        app,
+        ingest,
+        delivery,
+        scheduler,
+        channels,
+        databases,
+        telegram_runtime,
+        media_fetcher,
+    )
 
 
 def serve(config: Config, environ: Mapping[str, str]) -> int:
@@ -186,6 +231,8 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
     service.scheduler.start()
     if service.telegram is not None:
         service.telegram.start()
+    if service.media_fetcher is not None:
+        service.media_fetcher.start()
     shown_host = f"[{host}]" if ":" in host else host
     log.info("serving on http://%s:%s (health: /healthz)", shown_host, server.effective_port)
     if service.channels.local:
@@ -207,6 +254,8 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
     finally:
         if service.telegram is not None:
             service.telegram.stop()
+        if service.media_fetcher is not None:
+            service.media_fetcher.stop()
         service.scheduler.shutdown(wait=False)
         service.delivery.stop()
         server.close()

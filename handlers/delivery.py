@@ -24,6 +24,7 @@ from storage.outbox import (
     card_message_id,
     claim_due,
     mark_failed,
+    mark_held,
     mark_retry,
     mark_sent,
 )
@@ -52,6 +53,15 @@ class Undeliverable(Exception):
         super().__init__(reason)
         self.reason = reason
         self.blocked = blocked
+
+
+class Held(Exception):
+    """The message may not go out yet (WhatsApp's 24-hour window is closed); it waits
+    in the outbox until the citizen writes again."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,10 @@ class Delivery:
             return
         except Undeliverable as failure:
             self._give_up(item, failure.reason, blocked=failure.blocked)
+            return
+        except Held as held:
+            log.info("outbox %s held: %s", item.id, held.reason)
+            mark_held(db, item.id, held.reason)
             return
         except Exception as error:  # a bug or an unexpected API answer: retry, loudly
             log.exception("outbox %s: sending failed", item.id)

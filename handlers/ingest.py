@@ -65,13 +65,17 @@ class Ingest:
         self.on_queued = on_queued
 
     def receive(
-        self, inbound: Inbound, also_queue: tuple[Outbound, ...] = ()
+        self,
+        inbound: Inbound,
+        also_queue: tuple[Outbound, ...] = (),
+        also_record: Callable[[sqlite_utils.Database, datetime], None] | None = None,
     ) -> engine.Outcome | None:
         """Handle `inbound` once; a redelivery of the same provider id returns None.
 
         `also_queue` holds what the edge itself owes the provider for this
         message (e.g. answering a Telegram button press), queued in the same
-        transaction.
+        transaction. `also_record` writes the edge's own bookkeeping (media to
+        fetch, held replies to release) in that transaction too.
         """
         db = self.databases.get()
         now = self.clock()
@@ -84,6 +88,8 @@ class Ingest:
                 record_inbound(db, inbound, outcome.ticket_id, now)
                 for outbound in also_queue:
                     store.queue(outbound, now)
+                if also_record is not None:
+                    also_record(db, now)
         except Exception:
             # A bug in the core must not lose the citizen's message: keep it,
             # marked as seen, so an operator can read it and the provider
@@ -92,6 +98,8 @@ class Ingest:
             with transaction(db):
                 if first_delivery(db, inbound.channel, inbound.provider_id, now):
                     record_inbound(db, inbound, None, now, status="error")
+                    if also_record is not None:
+                        also_record(db, now)
             return engine.Outcome(None, ())
         if (outcome.said or also_queue) and self.on_queued is not None:
             self.on_queued()

@@ -41,6 +41,7 @@ from bot.model import TELEGRAM, Attachment, Inbound, Location, Outbound
 from handlers.delivery import RetryLater, Sent, Undeliverable
 from handlers.ingest import Clock, Databases, Ingest, utc_now
 from storage.db import transaction
+from storage.media import media
 from storage.repository import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -367,8 +368,15 @@ class TelegramSender:
         self.media_root = media_root
 
     def send(self, outbound: Outbound, edit_message_id: str | None) -> Sent:
-        store = SqliteStore(self.databases.get())
+        db = self.databases.get()
+        store = SqliteStore(db)
         chat_id = store.chat_of(TELEGRAM, outbound.chat_id)
+        if edit_message_id is None:
+            for attachment in outbound.attachments:
+                if attachment.ref.startswith("media:"):
+                    found = media(db, attachment.ref)
+                    if found is not None and found.status == "pending":
+                        raise RetryLater("an attachment is still being downloaded", 5)
         try:
             return self.runner.run(lambda: self._send(chat_id, outbound, edit_message_id))
         except RetryAfter as error:
@@ -439,11 +447,11 @@ class TelegramSender:
         payload: Any = attachment.ref
         if attachment.ref.startswith("local:"):
             return ""  # a photo named on the local console: there is no file to send
-        if attachment.ref.startswith("file:"):
-            path = Path(attachment.ref.removeprefix("file:"))
-            if self.media_root is not None and not path.is_absolute():
-                path = self.media_root / path
-            payload = path.read_bytes()
+        if attachment.ref.startswith("media:"):  # received on another channel, fetched by us
+            found = media(self.databases.get(), attachment.ref)
+            if found is None or found.status != "stored":
+                return ""
+            payload = Path(found.path).read_bytes()
         sender = {
             "photo": self.bot.send_photo,
             "voice": self.bot.send_voice,

@@ -194,3 +194,28 @@ def apply(db: Database) -> None:
     """
     with transaction(db):
         migrations.apply(db)
+
+
+@migrations()
+def m003_media(db: Database) -> None:
+    """Media received from WhatsApp (downloaded after the webhook) and media served to Twilio."""
+    db.execute(
+        """
+        CREATE TABLE media (
+            key TEXT PRIMARY KEY,
+            channel TEXT NOT NULL,
+            source_url TEXT NOT NULL DEFAULT '',
+            content_type TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'pending', -- pending | stored | failed
+            path TEXT NOT NULL DEFAULT '',
+            size INTEGER NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT '',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            fetched_at TEXT,
+            token TEXT UNIQUE,           -- unguessable name under which it is served
+            token_expires_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX media_pending ON media (created_at) WHERE status = 'pending'")

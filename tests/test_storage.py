@@ -119,7 +119,9 @@ def test_open_database_creates_folder_applies_migrations_and_sets_pragmas(db_pat
     try:
         assert db_path.is_file()
         assert set(db.table_names()) >= TABLES
-        assert [m.name for m in migrations.applied(db)] == ["m001_initial"]
+        applied = [m.name for m in migrations.applied(db)]
+        assert applied[0] == "m001_initial"
+        assert applied == [m.name for m in migrations._migrations]  # every one, in order
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 10000
@@ -131,9 +133,10 @@ def test_open_database_creates_folder_applies_migrations_and_sets_pragmas(db_pat
 
     reopened = open_database(db_path)
     try:
-        assert [m.name for m in migrations.applied(reopened)] == ["m001_initial"]
+        assert [m.name for m in migrations.applied(reopened)] == applied
         assert migrations.pending(reopened) == []
-        assert reopened.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 1
+        count = reopened.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
+        assert count == len(applied)
     finally:
         reopened.close()
 

@@ -1,0 +1,607 @@
+"""WhatsApp through Twilio: every quirk of Twilio's Messaging API lives here.
+
+Inbound: `POST /webhooks/whatsapp` (signature over `service.public_url` + path
++ query, so it holds behind a reverse proxy), stored and deduplicated by
+`MessageSid` before the empty TwiML answer; media are registered in that same
+transaction and fetched right after by `MediaFetcher`, never inside the request.
+
+Outbound: `WhatsAppSender` sends outbox rows with twilio's client: bodies split
+at 1,600 characters, choices as the numbered lines the core already writes,
+one media per message, a status callback on each. Outside WhatsApp's 24-hour
+window the approved template goes out instead and the full text is held until
+the citizen writes again. `POST /webhooks/whatsapp/status` moves each
+message's status forward only and reports final failures to the agency.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+import sqlite_utils
+from flask import Blueprint, Response, request, send_file
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from bot import lifecycle
+from bot.catalog import say
+from bot.config import Config
+from bot.model import WHATSAPP, Attachment, Inbound, Location, Outbound
+from bot.session import Session
+from handlers.delivery import Held, RetryLater, Sent, Undeliverable
+from handlers.ingest import Clock, Databases, Ingest, utc_now
+from storage.db import to_db_time, transaction
+from storage.media import (
+    add_served_media,
+    media,
+    media_failed,
+    pending_media,
+    register_media,
+    served_media,
+    store_media,
+)
+from storage.outbox import release_held
+from storage.repository import SqliteStore, record_notice
+
+log = logging.getLogger(__name__)
+
+BODY_LIMIT = 1600
+WINDOW = timedelta(hours=24)
+MAX_MEDIA = 10
+MAX_MEDIA_BYTES = 16 * 1024 * 1024
+MEDIA_TYPES = (
+    "image/",
+    "audio/",
+    "video/",
+    "application/pdf",
+    "application/msword",
+    "application/vnd.",
+)
+SERVED_MEDIA_LIFETIME = timedelta(hours=24)
+SIGNATURE_HEADER = "X-Twilio-Signature"
+INBOUND_PATH = "/webhooks/whatsapp"
+STATUS_PATH = "/webhooks/whatsapp/status"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+# Twilio message statuses in the order they happen; failures are terminal.
+STATUS_RANK = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "read": 4,
+    "failed": 9,
+    "undelivered": 9,
+}
+# Error codes with a plain-language reason for the agency (catalog keys).
+REASONS = {
+    "63003": "reason_not_on_whatsapp",
+    "63024": "reason_not_on_whatsapp",
+    "30003": "reason_unreachable",
+    "30005": "reason_not_on_whatsapp",
+    "30006": "reason_not_on_whatsapp",
+    "30007": "reason_rejected",
+    "63013": "reason_rejected",
+    "63016": "reason_window",
+}
+
+
+# --------------------------------------------------------------------------
+# Inbound: Twilio's form post -> Inbound
+# --------------------------------------------------------------------------
+
+
+class InvalidMessage(ValueError):
+    """The form is not a Twilio inbound message we can read."""
+
+
+def normalise_number(raw: str) -> str:
+    """`whatsapp:+6281234567890` from `whatsapp:+62 812-3456-7890`, `081234567890`, `6281…`."""
+    value = raw.strip().removeprefix("whatsapp:")
+    digits = re.sub(r"\D", "", value)
+    if not 6 <= len(digits) <= 15:
+        raise InvalidMessage("From is not a phone number")
+    if not value.startswith("+") and digits.startswith("0"):
+        digits = "62" + digits[1:]  # a local Indonesian number
+    return f"whatsapp:+{digits}"
+
+
+def _media_kind(content_type: str) -> str:
+    if content_type.startswith("image/"):
+        return "photo"
+    if content_type.startswith("audio/"):
+        return "voice"
+    if content_type.startswith("video/"):
+        return "video"
+    return "document"
+
+
+def _float(form: Mapping[str, str], key: str) -> float | None:
+    try:
+        value = float(form.get(key, ""))
+    except ValueError:
+        return None
+    return value if value == value and abs(value) <= 180 else None  # not NaN, in range
+
+
+def parse_form(form: Mapping[str, str]) -> Inbound:
+    """Read one inbound WhatsApp message; every field is optional except MessageSid and From."""
+    sid = form.get("MessageSid") or form.get("SmsMessageSid") or ""
+    if not re.fullmatch(r"[A-Z]{2}[0-9a-fA-F]{32}", sid):
+        raise InvalidMessage("MessageSid is missing or malformed")
+    chat_id = normalise_number(form.get("From", ""))
+    try:
+        count = int(form.get("NumMedia", "0") or 0)
+    except ValueError:
+        count = 0
+    attachments: list[Attachment] = []
+    for index in range(min(max(count, 0), MAX_MEDIA)):
+        url = form.get(f"MediaUrl{index}", "")
+        content_type = form.get(f"MediaContentType{index}", "")
+        if url.startswith(("http://", "https://")):
+            attachments.append(
+                Attachment(_media_kind(content_type), f"media:{sid}:{index}", content_type)
+            )
+    location = None
+    latitude, longitude = _float(form, "Latitude"), _float(form, "Longitude")
+    if latitude is not None and longitude is not None and abs(latitude) <= 90:
+        address = ", ".join(
+            part for part in (form.get("Label", ""), form.get("Address", "")) if part
+        )
+        location = Location(latitude, longitude, address[:500])
+    body = form.get("Body", "")
+    button = form.get("ButtonPayload", "")
+    return Inbound(
+        channel=WHATSAPP,
+        chat_id=chat_id,
+        provider_id=sid,
+        sender_id=form.get("WaId", "") or chat_id,
+        sender_name=form.get("ProfileName", "")[:64],
+        phone=chat_id.removeprefix("whatsapp:"),
+        text=body if body or not button else form.get("ButtonText", ""),
+        attachments=tuple(attachments),
+        location=location,
+        button_data=button[:64],
+        reply_to_message_id=form.get("OriginalRepliedMessageSid", ""),
+        raw=dict(form),
+    )
+
+
+def media_urls(form: Mapping[str, str], inbound: Inbound) -> dict[str, tuple[str, str]]:
+    """The Twilio URL and type of each attachment key of `inbound`."""
+    urls: dict[str, tuple[str, str]] = {}
+    for attachment in inbound.attachments:
+        index = attachment.ref.rsplit(":", 1)[1]
+        urls[attachment.ref] = (
+            form.get(f"MediaUrl{index}", ""),
+            form.get(f"MediaContentType{index}", ""),
+        )
+    return urls
+
+
+@dataclass
+class Twilio:
+    """Credentials and addresses of the Twilio account."""
+
+    account_sid: str
+    auth_token: str
+    public_url: str
+    api_base_url: str = ""
+
+    def client(self) -> Client:
+        client = Client(self.account_sid, self.auth_token)
+        if self.api_base_url:
+            client.api.base_url = self.api_base_url.rstrip("/")
+        return client
+
+    def signature_valid(self, path_with_query: str, form: Any, signature: str) -> bool:
+        url = self.public_url + path_with_query
+        return bool(signature) and RequestValidator(self.auth_token).validate(url, form, signature)
+
+
+class WhatsAppReceiver:
+    """Stores inbound messages and status callbacks; wakes the workers that follow up."""
+
+    def __init__(
+        self,
+        ingest: Ingest,
+        databases: Databases,
+        config: Config,
+        staff_channel: str,
+        wake_fetcher: Callable[[], None] = lambda: None,
+        wake_delivery: Callable[[], None] = lambda: None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.ingest = ingest
+        self.databases = databases
+        self.config = config
+        self.staff_channel = staff_channel
+        self.wake_fetcher = wake_fetcher
+        self.wake_delivery = wake_delivery
+        self.clock = clock
+
+    def receive(self, form: Mapping[str, str]) -> None:
+        inbound = parse_form(form)
+        urls = media_urls(form, inbound)
+
+        def bookkeeping(db: sqlite_utils.Database, now: datetime) -> None:
+            for key, (url, content_type) in urls.items():
+                register_media(db, key, WHATSAPP, url, content_type, now)
+            # The citizen wrote: the 24-hour window is open again for held replies.
+            release_held(db, WHATSAPP, inbound.chat_id, now)
+
+        self.ingest.receive(inbound, also_record=bookkeeping)
+        if urls:
+            self.wake_fetcher()
+        self.wake_delivery()
+
+    def status(self, form: Mapping[str, str]) -> None:
+        """Apply one status callback: forward only; a final failure is told to the agency."""
+        sid = form.get("MessageSid") or form.get("SmsSid") or ""
+        status = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
+        if not sid or status not in STATUS_RANK:
+            raise InvalidMessage("MessageSid or MessageStatus is missing or unknown")
+        code = form.get("ErrorCode", "")
+        db = self.databases.get()
+        now = self.clock()
+        with transaction(db):
+            rows = list(
+                db.query(
+                    "SELECT id, status, ticket_id, chat_id, outbox_id FROM messages "
+                    "WHERE channel = ? AND direction = 'out' AND provider_message_id = ?",
+                    [WHATSAPP, sid],
+                )
+            )
+            if not rows:
+                return  # a template or a message from before this database: nothing to update
+            row = rows[0]
+            current = STATUS_RANK.get(row["status"], 0)
+            if current >= STATUS_RANK["failed"] or STATUS_RANK[status] <= current:
+                return  # out of order or after a final state: statuses never go back
+            db.execute("UPDATE messages SET status = ? WHERE id = ?", [status, row["id"]])
+            if status not in ("failed", "undelivered"):
+                return
+            store = SqliteStore(db)
+            ticket = store.ticket(row["ticket_id"]) if row["ticket_id"] else None
+            if code == "63016" and row["outbox_id"]:
+                self._hold_again(db, row["outbox_id"], now)
+            elif ticket is not None:
+                session = Session(store, self.config, now, self.staff_channel)
+                reason = say(
+                    self.config.service.language,
+                    REASONS.get(code, "reason_unknown"),
+                    code=code or "?",
+                )
+                lifecycle.report_undeliverable(session, ticket, reason, blocked=False)
+        self.wake_delivery()
+
+    def _hold_again(self, db: sqlite_utils.Database, outbox_id: int, now: datetime) -> None:
+        """63016 arrived after sending: queue the same message again, held for the window."""
+        [original] = list(db.query("SELECT payload FROM outbox WHERE id = ?", [outbox_id]))
+        outbound = Outbound.from_dict(json.loads(original["payload"]))
+        SqliteStore(db).queue(outbound, now)
+        [latest] = list(db.query("SELECT max(id) AS id FROM outbox"))
+        db.execute(
+            "UPDATE outbox SET status = 'held', last_error = ? WHERE id = ?",
+            ["outside the WhatsApp 24-hour window (63016)", latest["id"]],
+        )
+
+
+def webhook_blueprint(
+    receiver: WhatsAppReceiver, twilio: Twilio, databases: Databases, clock: Clock = utc_now
+) -> Blueprint:
+    """Twilio's two webhooks and the media URL it fetches staff photos from."""
+    blueprint = Blueprint("whatsapp", __name__)
+
+    def signed() -> bool:
+        path = request.full_path.rstrip("?") if request.query_string == b"" else request.full_path
+        return twilio.signature_valid(path, request.form, request.headers.get(SIGNATURE_HEADER, ""))
+
+    @blueprint.post(INBOUND_PATH)
+    def inbound() -> Response:
+        if not signed():
+            return _text("invalid signature", 403)
+        try:
+            receiver.receive(request.form)
+        except InvalidMessage as error:
+            return _text(str(error), 400)
+        return Response(EMPTY_TWIML, status=200, mimetype="text/xml")
+
+    @blueprint.post(STATUS_PATH)
+    def status() -> Response:
+        if not signed():
+            return _text("invalid signature", 403)
+        try:
+            receiver.status(request.form)
+        except InvalidMessage as error:
+            return _text(str(error), 400)
+        return _text("ok", 200)
+
+    @blueprint.get("/media/<token>")
+    def served(token: str) -> Response:
+        if not re.fullmatch(r"[A-Za-z0-9_\-]{20,100}", token):
+            return _text("not found", 404)
+        found = served_media(databases.get(), token, clock())
+        if found is None or not Path(found.path).is_file():
+            return _text("not found", 404)
+        return send_file(found.path, mimetype=found.content_type or "application/octet-stream")
+
+    return blueprint
+
+
+def _text(message: str, status: int) -> Response:
+    return Response(message, status=status, mimetype="text/plain")
+
+
+# --------------------------------------------------------------------------
+# Media: fetch what citizens sent, with the account's credentials
+# --------------------------------------------------------------------------
+
+
+class MediaFetcher:
+    """Downloads registered WhatsApp media right after the webhook, in a thread."""
+
+    def __init__(
+        self, databases: Databases, twilio: Twilio, media_dir: Path, clock: Clock = utc_now
+    ) -> None:
+        self.databases = databases
+        self.twilio = twilio
+        self.media_dir = media_dir
+        self.clock = clock
+        self.session = requests.Session()
+        self.session.auth = (twilio.account_sid, twilio.auth_token)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def fetch_pending(self) -> int:
+        """Fetch every pending file once; returns how many were tried."""
+        db = self.databases.get()
+        items = pending_media(db)
+        for item in items:
+            self._fetch(item.key, item.source_url, item.content_type, item.attempts)
+        return len(items)
+
+    def _fetch(self, key: str, url: str, declared_type: str, attempts: int) -> None:
+        db = self.databases.get()
+        try:
+            with self.session.get(url, stream=True, timeout=30, allow_redirects=True) as response:
+                if response.status_code != 200:
+                    media_failed(
+                        db,
+                        key,
+                        f"HTTP {response.status_code}",
+                        final=attempts >= 4 or response.status_code == 404,
+                    )
+                    return
+                content_type = (
+                    response.headers.get("Content-Type", declared_type).split(";")[0].strip()
+                )
+                if not content_type.startswith(MEDIA_TYPES):
+                    media_failed(db, key, f"type {content_type[:80]} is not accepted", final=True)
+                    return
+                length = int(response.headers.get("Content-Length") or 0)
+                if length > MAX_MEDIA_BYTES:
+                    media_failed(db, key, f"too large ({length} bytes)", final=True)
+                    return
+                data = bytearray()
+                for chunk in response.iter_content(64 * 1024):
+                    data.extend(chunk)
+                    if len(data) > MAX_MEDIA_BYTES:
+                        media_failed(db, key, "too large", final=True)
+                        return
+        except requests.RequestException as error:
+            media_failed(db, key, f"{type(error).__name__}", final=attempts >= 4)
+            return
+        extension = mimetypes.guess_extension(content_type) or ".bin"
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+        path = self.media_dir / (re.sub(r"[^A-Za-z0-9_-]", "_", key) + extension)
+        path.write_bytes(bytes(data))
+        store_media(db, key, str(path), len(data), content_type, self.clock())
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    busy = self.fetch_pending() > 0
+                except Exception:
+                    log.exception("fetching media failed")
+                    busy = False
+                if not busy:
+                    self._wake.wait(5)
+                    self._wake.clear()
+
+        self._thread = threading.Thread(target=loop, name="media-fetcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+# --------------------------------------------------------------------------
+# Outbound: outbox rows -> Messages.json
+# --------------------------------------------------------------------------
+
+
+def split_body(text: str, limit: int = BODY_LIMIT) -> list[str]:
+    """Parts of at most `limit` characters, cut at a line or word break when possible."""
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n"), window.rfind(" "))
+        cut = cut + 1 if cut > limit // 2 else limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:]
+    if rest.strip() or not parts:
+        parts.append(rest)
+    return parts
+
+
+class WhatsAppSender:
+    """Delivers outbox rows to WhatsApp citizens through Twilio."""
+
+    channel = WHATSAPP
+
+    def __init__(
+        self,
+        twilio: Twilio,
+        databases: Databases,
+        config: Config,
+        staff_channel: str,
+        media_dir: Path,
+        fetch_foreign_file: Callable[[Attachment], tuple[bytes, str]] | None = None,
+        clock: Clock = utc_now,
+        messages_per_second: float = 20,
+    ) -> None:
+        self.twilio = twilio
+        self.client = twilio.client()
+        self.databases = databases
+        self.config = config
+        self.staff_channel = staff_channel
+        self.media_dir = media_dir
+        self.fetch_foreign_file = fetch_foreign_file
+        self.clock = clock
+        self.interval = 1.0 / messages_per_second
+        self._last_send = 0.0
+
+    # --- the 24-hour window
+    def _window_open(self, store: SqliteStore, chat_id: str) -> tuple[bool, datetime | None]:
+        conversation = store.conversation(WHATSAPP, chat_id)
+        last = conversation.last_inbound_at if conversation else None
+        return last is not None and self.clock() - last < WINDOW, last
+
+    def _hold(self, outbound: Outbound, last_inbound: datetime | None, reason: str) -> None:
+        """Send the template once per closed window (or tell the agency), then hold."""
+        db = self.databases.get()
+        now = self.clock()
+        key = to_db_time(last_inbound) if last_inbound else "never"
+        template = self.config.whatsapp.update_template_sid
+        with transaction(db):
+            first_time = record_notice(db, "whatsapp_window", None, key, outbound.chat_id, now)
+            if first_time and not template:
+                store = SqliteStore(db)
+                ticket = store.ticket(outbound.ticket_id) if outbound.ticket_id else None
+                if ticket is not None:
+                    lifecycle.report_window_closed(
+                        Session(store, self.config, now, self.staff_channel), ticket
+                    )
+        if first_time and template:
+            number = self._ticket_number(outbound)
+            self._create(
+                to=outbound.chat_id,
+                content_sid=template,
+                content_variables=json.dumps({"1": number}),
+            )
+        raise Held(reason)
+
+    def _ticket_number(self, outbound: Outbound) -> str:
+        if outbound.ticket_id is None:
+            return self.config.service.name
+        return f"{self.config.service.ticket_prefix}-{outbound.ticket_id:06d}"
+
+    # --- sending
+    def send(self, outbound: Outbound, edit_message_id: str | None) -> Sent:
+        store = SqliteStore(self.databases.get())
+        is_open, last_inbound = self._window_open(store, outbound.chat_id)
+        if not is_open:
+            self._hold(outbound, last_inbound, "outside the WhatsApp 24-hour window")
+        sids: list[str] = []
+        try:
+            for part in split_body(outbound.text) if outbound.text else []:
+                sids.append(self._create(to=outbound.chat_id, body=part))
+            for attachment in outbound.attachments:
+                url = self._media_url(attachment)
+                if url:
+                    sids.append(self._create(to=outbound.chat_id, media_url=[url]))
+            if outbound.location is not None and outbound.location.latitude is not None:
+                pin = f"https://maps.google.com/?q={outbound.location.latitude:.6f},{outbound.location.longitude:.6f}"
+                sids.append(self._create(to=outbound.chat_id, body=pin))
+        except TwilioRestException as error:
+            code = str(error.code or "")
+            if code == "63016":
+                self._hold(outbound, last_inbound, "Twilio 63016: outside the 24-hour window")
+            if code in ("63018", "20429") or error.status == 429 or error.status >= 500:
+                raise RetryLater(f"Twilio {code or error.status}: {error.msg}"[:300]) from None
+            raise Undeliverable(f"Twilio {code or error.status}: {error.msg}"[:300]) from None
+        except (TwilioException, requests.RequestException) as error:
+            raise RetryLater(f"Twilio unreachable: {type(error).__name__}") from None
+        return Sent(sids)
+
+    def _create(self, **fields: Any) -> str:
+        wait = self._last_send + self.interval - time.monotonic()
+        if wait > 0:  # stay under the sender's rate limit
+            time.sleep(wait)
+        self._last_send = time.monotonic()
+        callback = self.twilio.public_url + STATUS_PATH if self.twilio.public_url else None
+        message = self.client.messages.create(
+            from_=self.config.whatsapp.from_, status_callback=callback, **fields
+        )
+        return str(message.sid)
+
+    def _media_url(self, attachment: Attachment) -> str:
+        """An unguessable, expiring URL under which Twilio fetches this file from us."""
+        db = self.databases.get()
+        if attachment.ref.startswith("local:"):
+            return ""
+        if attachment.ref.startswith("media:"):
+            stored = media(db, attachment.ref)
+            if stored is None or stored.status != "stored":
+                if stored is not None and stored.status == "pending":
+                    raise RetryLater("media still downloading", 5)
+                return ""
+            data, content_type, path = None, stored.content_type, Path(stored.path)
+        elif self.fetch_foreign_file is not None:
+            data, content_type = self.fetch_foreign_file(attachment)
+            path = (
+                self.media_dir
+                / f"out-{secrets.token_hex(8)}{mimetypes.guess_extension(content_type) or '.bin'}"
+            )
+            self.media_dir.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        else:
+            return ""
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        add_served_media(
+            db,
+            f"served:{token}",
+            WHATSAPP,
+            str(path),
+            path.stat().st_size,
+            content_type,
+            token,
+            now + SERVED_MEDIA_LIFETIME,
+            now,
+        )
+        return f"{self.twilio.public_url}/media/{token}"
+
+
+def stored_media_path(db: sqlite_utils.Database, attachment: Attachment) -> tuple[Path | None, str]:
+    """For other senders: the local file of a WhatsApp attachment ('pending' while fetching)."""
+    stored = media(db, attachment.ref)
+    if stored is None:
+        return None, "unknown"
+    if stored.status == "stored":
+        return Path(stored.path), "stored"
+    return None, stored.status
