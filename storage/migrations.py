@@ -185,6 +185,30 @@ def m001_initial(db: Database) -> None:
         db.execute(statement)
 
 
+_M002_DEADLINE_INDEXES = (
+    # The deadline scan reads only tickets still waiting for a first response,
+    # by deadline: its cost follows open tickets, never the closed ones.
+    """
+    CREATE INDEX tickets_awaiting_response ON tickets (deadline_at)
+    WHERE status = 'assigned' AND first_response_at IS NULL
+    """,
+    # Resolved tickets waiting for the citizen's confirmation (auto-close).
+    """
+    CREATE INDEX tickets_awaiting_confirmation ON tickets (resolved_at)
+    WHERE status = 'resolved'
+    """,
+    # The digest and /stats read a few days of assignments, responses and breaches.
+    "CREATE INDEX ticket_events_by_action ON ticket_events (action, at)",
+)
+
+
+@migrations()
+def m002_deadline_indexes(db: Database) -> None:
+    """Indexes for the deadline scan, auto-close and the supervisors' statistics."""
+    for statement in _M002_DEADLINE_INDEXES:
+        db.execute(statement)
+
+
 def apply(db: Database) -> None:
     """Apply pending migrations.
 
