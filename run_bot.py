@@ -73,6 +73,7 @@ def configure_logging(environ: Mapping[str, str]) -> None:
     # httpx logs every request URL at INFO, and Bot API URLs carry the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     redaction = RedactSecrets([environ.get(name, "") for name in SECRET_VARIABLES])
     for handler in logging.getLogger().handlers:
         handler.addFilter(redaction)

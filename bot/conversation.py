@@ -633,6 +633,13 @@ class _Chat:
             self._after_idle()
             return ticket.id
         lifecycle.confirm_fixed(self.session, ticket)
+        if conversation.opted_out:  # a rating prompt is not essential: skip it
+            self._set_idle()
+            self.reply(
+                self.t("closed_thanks", number=self.session.number(ticket)), ticket_id=ticket.id
+            )
+            self._after_idle()
+            return ticket.id
         conversation.state = "rate"
         conversation.context["ticket"] = ticket.id
         buttons = (tuple(Button(str(score), str(score)) for score in range(1, 6)),)

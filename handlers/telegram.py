@@ -358,14 +358,25 @@ class TelegramSender:
 
     channel = TELEGRAM
 
-    def __init__(
-        self, bot: Bot, databases: Databases, clock: Clock = utc_now, media_root: Path | None = None
-    ) -> None:
+    def __init__(self, bot: Bot, databases: Databases, clock: Clock = utc_now) -> None:
         self.runner = _Loop(bot)
         self.bot = bot
         self.databases = databases
         self.clock = clock
-        self.media_root = media_root
+
+    def download(self, attachment: Attachment) -> tuple[bytes, str]:
+        """The bytes of a file a Telegram user sent (for passing it on to another channel)."""
+
+        async def fetch() -> bytes:
+            file = await self.bot.get_file(attachment.ref)
+            return bytes(await file.download_as_bytearray())
+
+        try:
+            data = self.runner.run(fetch)
+        except TelegramError as error:
+            raise RetryLater(f"Telegram file download failed: {type(error).__name__}") from None
+        default = {"photo": "image/jpeg", "voice": "audio/ogg", "video": "video/mp4"}
+        return data, attachment.mime or default.get(attachment.kind, "application/octet-stream")
 
     def send(self, outbound: Outbound, edit_message_id: str | None) -> Sent:
         db = self.databases.get()

@@ -43,7 +43,9 @@ def _media(row: dict) -> MediaFile:
     )
 
 
-def register_media(db: Database, key: str, channel: str, source_url: str, content_type: str, at: datetime) -> None:
+def register_media(
+    db: Database, key: str, channel: str, source_url: str, content_type: str, at: datetime
+) -> None:
     """Note a received file to fetch (in the caller's transaction); a repeat is ignored."""
     db.execute(
         "INSERT OR IGNORE INTO media (key, channel, source_url, content_type, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -63,7 +65,9 @@ def pending_media(db: Database, limit: int = 20) -> list[MediaFile]:
     return [_media(row) for row in rows]
 
 
-def store_media(db: Database, key: str, path: str, size: int, content_type: str, at: datetime) -> None:
+def store_media(
+    db: Database, key: str, path: str, size: int, content_type: str, at: datetime
+) -> None:
     with transaction(db):
         db.execute(
             "UPDATE media SET status = 'stored', path = ?, size = ?, content_type = ?, fetched_at = ?, "
@@ -83,14 +87,32 @@ def media_failed(db: Database, key: str, error: str, final: bool) -> None:
 
 
 def add_served_media(
-    db: Database, key: str, channel: str, path: str, size: int, content_type: str, token: str, expires_at: datetime, at: datetime
+    db: Database,
+    key: str,
+    channel: str,
+    path: str,
+    size: int,
+    content_type: str,
+    token: str,
+    expires_at: datetime,
+    at: datetime,
 ) -> None:
     """A file we serve to a provider under `token` until `expires_at`."""
     with transaction(db):
         db.execute(
             "INSERT OR REPLACE INTO media (key, channel, content_type, status, path, size, created_at, "
             "fetched_at, token, token_expires_at) VALUES (?, ?, ?, 'stored', ?, ?, ?, ?, ?, ?)",
-            [key, channel, content_type, path, size, to_db_time(at), to_db_time(at), token, to_db_time(expires_at)],
+            [
+                key,
+                channel,
+                content_type,
+                path,
+                size,
+                to_db_time(at),
+                to_db_time(at),
+                token,
+                to_db_time(expires_at),
+            ],
         )
 
 
