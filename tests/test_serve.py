@@ -193,3 +193,49 @@ def test_serve_with_a_telegram_token_registers_the_webhook_and_answers_it(tmp_pa
         log_text = log_path.read_text()
         assert api.token not in log_text and secret not in log_text
         assert "channel telegram: on" in log_text
+
+
+def test_serve_with_twilio_credentials_answers_signed_webhooks_from_outside(tmp_path: Path) -> None:
+    from tests.fakes import twilio_api as tw
+    from tests.fakes.twilio_api import FakeTwilioApi
+
+    port = free_port()
+    config = write_config(tmp_path, port)
+    public_url = "https://iceta.example.go.id"
+    with FakeTwilioApi() as twilio:
+        env = clean_env() | {
+            "TWILIO_ACCOUNT_SID": twilio.account_sid,
+            "TWILIO_AUTH_TOKEN": twilio.auth_token,
+            "TWILIO_API_BASE_URL": twilio.base_url,
+        }
+        log_path = tmp_path / "serve.log"
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "run_bot.py", "serve", "--config", str(config)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            health = wait_until(lambda: get_json(f"{base}/healthz"))
+            assert health["channels"]["whatsapp"] is True
+            params = twilio.inbound_params("whatsapp:+6281234567890", "halo")
+            # Twilio signs the public address; the request reaches us through a proxy.
+            signature = tw.sign(public_url + "/webhooks/whatsapp", params, twilio.auth_token)
+            status, content_type, body = tw.post_signed(
+                f"{base}/webhooks/whatsapp", params, signature=signature
+            )
+            assert status == 200 and content_type.startswith("text/xml")
+            assert body.decode().endswith("<Response/>")
+            assert tw.post_signed(f"{base}/webhooks/whatsapp", params, unsigned=True)[0] == 403
+            message = twilio.wait_for_message("whatsapp:+6281234567890", timeout=10)
+            assert "Selamat datang di I-Ceta" in message["body"]
+            assert message["status_callback"] == public_url + "/webhooks/whatsapp/status"
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=15)
+        log_text = log_path.read_text()
+        assert twilio.auth_token not in log_text
+        assert "channel whatsapp: on" in log_text
