@@ -36,6 +36,7 @@ class Service:
     databases: object
     telegram: object | None = None  # the webhook registration or polling runtime
     media_fetcher: object | None = None  # downloads WhatsApp media after the webhook
+    clock: object | None = None  # the service clock (the local console may fast-forward it)
 
 
 SECRET_VARIABLES = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN")
@@ -94,7 +95,7 @@ def build_service(
 
     from bot.model import LOCAL, TELEGRAM, WHATSAPP
     from handlers.delivery import Delivery, Sender
-    from handlers.ingest import Databases, Ingest
+    from handlers.ingest import Databases, Ingest, ServiceClock
     from handlers.local import LocalSender
     from handlers.web import Channels, create_app
     from storage.housekeeping import forget_old_deliveries
@@ -133,8 +134,11 @@ def build_service(
 
     staff_channel = TELEGRAM if channels.telegram else LOCAL
     senders: dict[str, Sender] = {LOCAL: LocalSender()}
-    delivery = Delivery(databases, config, senders, staff_channel=staff_channel)
-    ingest = Ingest(databases, config, staff_channel=staff_channel, on_queued=delivery.wake)
+    clock = ServiceClock()
+    delivery = Delivery(databases, config, senders, staff_channel=staff_channel, clock=clock)
+    ingest = Ingest(
+        databases, config, staff_channel=staff_channel, clock=clock, on_queued=delivery.wake
+    )
     blueprints = []
     telegram_runtime = None
     if channels.telegram:
@@ -143,9 +147,9 @@ def build_service(
         base_url = environ.get("TELEGRAM_API_BASE_URL") or None
         limits = telegram_limits if isinstance(telegram_limits, telegram.RateLimits) else None
         senders[TELEGRAM] = telegram.TelegramSender(
-            telegram.make_bot(token, base_url, limits), databases
+            telegram.make_bot(token, base_url, limits), databases, clock=clock
         )
-        receiver = telegram.TelegramReceiver(ingest, databases)
+        receiver = telegram.TelegramReceiver(ingest, databases, clock=clock)
         if config.telegram.mode == "webhook":
             blueprints.append(telegram.webhook_blueprint(receiver, secret))
         telegram_runtime = telegram.TelegramRuntime(
@@ -166,7 +170,7 @@ def build_service(
             environ.get("TWILIO_API_BASE_URL", ""),
         )
         media_dir = database.parent / "media"
-        media_fetcher = whatsapp.MediaFetcher(databases, twilio, media_dir)
+        media_fetcher = whatsapp.MediaFetcher(databases, twilio, media_dir, clock=clock)
         telegram_sender = senders.get(TELEGRAM)
         senders[WHATSAPP] = whatsapp.WhatsAppSender(
             twilio,
@@ -175,6 +179,7 @@ def build_service(
             staff_channel,
             media_dir,
             fetch_foreign_file=getattr(telegram_sender, "download", None),
+            clock=clock,
         )
         receiver = whatsapp.WhatsAppReceiver(
             ingest,
@@ -183,8 +188,9 @@ def build_service(
             staff_channel,
             wake_fetcher=media_fetcher.wake,
             wake_delivery=delivery.wake,
+            clock=clock,
         )
-        blueprints.append(whatsapp.webhook_blueprint(receiver, twilio, databases))
+        blueprints.append(whatsapp.webhook_blueprint(receiver, twilio, databases, clock=clock))
     app = create_app(
         config,
         databases,
@@ -192,6 +198,7 @@ def build_service(
         channels,
         local_console_open=bool(config.service.local_console),
         extra_blueprints=tuple(blueprints),
+        clock=clock,
     )
     scheduler = BackgroundScheduler(timezone=config.service.timezone)
     scheduler.add_job(
@@ -214,6 +221,7 @@ def build_service(
         databases,
         telegram_runtime,
         media_fetcher,
+        clock,
     )
 
 

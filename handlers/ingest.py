@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlite_utils
@@ -29,6 +29,23 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class ServiceClock:
+    """The service's clock: real time, plus an offset only the local console's
+    simulation may move forward (to see a 24-hour deadline pass in a demo)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, span: timedelta) -> datetime:
+        with self._lock:
+            self.offset += span
+        return self()
 
 
 class Databases:
