@@ -372,15 +372,39 @@ ID_STAFF: dict[str, str] = {
     "due_over": "TERLAMBAT {late}",
     "due_none": "tanpa tenggat",
     "overdue_none": "Tidak ada tiket yang terlambat. 👍",
-    "overdue_header": "Tiket melewati batas {hours} jam tanpa tanggapan ({count}):",
+    "overdue_header": "🚨 {count} tiket melewati batas {hours} jam tanpa tanggapan{part}",
     "overdue_agency": "\n{agency} ({count})",
     "overdue_item": "• {number} — {category} — terlambat {late}",
-    "stats_header": "Statistik {service} per {when}:",
-    "stats_item": (
-        "• {agency}: {received} diterima, {open} terbuka, {overdue} terlambat, "
-        "{answered_pct} dijawab ≤{hours} jam"
-    ),
+    "stats_header": "📊 Statistik {service} per {when}{part}",
     "stats_none": "Belum ada tiket.",
+    # --- deadlines: reminders, overdue alerts, the digest (bot/deadlines.py)
+    "part": " ({index}/{total})",
+    "reminder_header": (
+        "⏰ Pengingat: {count} tiket belum ditanggapi, batas {hours} jam segera habis{part}"
+    ),
+    "reminder_item": "• {number} — {category} — sisa {left} (batas {deadline})",
+    "reply_line": "   ↳ /balas {number} <tanggapan>",
+    "batch_reply_one": "Balas pesan ini atau ketik /balas {number} <tanggapan> untuk menjawab pelapor.",
+    "batch_reply_many": (
+        "Pesan ini memuat beberapa tiket, jadi membalasnya tidak sampai ke pelapor: "
+        "jawab tiap tiket dengan /balas NOMOR <tanggapan>."
+    ),
+    "more_next_scan": "…dan {count} tiket lain menyusul di pesan berikutnya.",
+    "more_not_listed": "…dan {count} tiket lain.",
+    "overdue_agency_header": (
+        "🚨 {count} tiket melewati batas {hours} jam tanpa tanggapan{part}\n"
+        "Pimpinan sudah diberi tahu. Mohon segera dijawab."
+    ),
+    "digest_header": "📊 Ringkasan harian {service}, {day}{part}",
+    "report_agency": "\n{agency} — terlambat sekarang: {overdue}",
+    "report_window": "  {window}: {received} diterima · {answered} · median tanggapan pertama {median}",
+    "report_answered": "{on_time}/{decided} dijawab ≤{hours} jam ({percent}%)",
+    "report_answered_none": "belum ada yang jatuh tempo",
+    "report_quiet": "\nTanpa tiket dalam 7 hari: {agencies}",
+    "window_yesterday": "Kemarin",
+    "window_week": "7 hari terakhir",
+    "window_day": "24 jam terakhir",
+    "window_days": "7 hari terakhir",
     "staff_help": (
         "Perintah grup instansi:\n"
         "/balas (/reply) TIKET teks — jawab pelapor\n"
@@ -486,15 +510,38 @@ EN_STAFF: dict[str, str] = {
     "due_over": "OVERDUE {late}",
     "due_none": "no deadline",
     "overdue_none": "No overdue tickets. 👍",
-    "overdue_header": "Tickets past the {hours}-hour deadline without a response ({count}):",
+    "overdue_header": "🚨 {count} tickets past the {hours}-hour deadline without a response{part}",
     "overdue_agency": "\n{agency} ({count})",
     "overdue_item": "• {number} — {category} — {late} late",
-    "stats_header": "{service} statistics as of {when}:",
-    "stats_item": (
-        "• {agency}: {received} received, {open} open, {overdue} overdue, "
-        "{answered_pct} answered ≤{hours}h"
-    ),
+    "stats_header": "📊 {service} statistics as of {when}{part}",
     "stats_none": "No tickets yet.",
+    "part": " ({index}/{total})",
+    "reminder_header": (
+        "⏰ Reminder: {count} tickets without a response, the {hours}-hour deadline is near{part}"
+    ),
+    "reminder_item": "• {number} — {category} — {left} left (due {deadline})",
+    "reply_line": "   ↳ /reply {number} <response>",
+    "batch_reply_one": "Reply to this message or type /reply {number} <response> to answer the citizen.",
+    "batch_reply_many": (
+        "This message lists several tickets, so replying to it does not reach a citizen: "
+        "answer each ticket with /reply NUMBER <response>."
+    ),
+    "more_next_scan": "…and {count} more tickets follow in the next message.",
+    "more_not_listed": "…and {count} more tickets.",
+    "overdue_agency_header": (
+        "🚨 {count} tickets past the {hours}-hour deadline without a response{part}\n"
+        "The supervisors have been told. Please answer now."
+    ),
+    "digest_header": "📊 {service} daily digest, {day}{part}",
+    "report_agency": "\n{agency} — overdue now: {overdue}",
+    "report_window": "  {window}: {received} received · {answered} · median first response {median}",
+    "report_answered": "{on_time}/{decided} answered ≤{hours}h ({percent}%)",
+    "report_answered_none": "none due yet",
+    "report_quiet": "\nNo tickets in 7 days: {agencies}",
+    "window_yesterday": "Yesterday",
+    "window_week": "Last 7 days",
+    "window_day": "Last 24 hours",
+    "window_days": "Last 7 days",
     "staff_help": (
         "Agency group commands:\n"
         "/reply (/balas) TICKET text — answer the citizen\n"

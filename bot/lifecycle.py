@@ -350,7 +350,7 @@ def auto_close(session: Session, ticket: Ticket) -> None:
     _require(ticket, Status.RESOLVED)
     ticket.status = Status.CLOSED
     ticket.closed_at = session.now
-    days = session.config.sla.confirm_days
+    days = f"{session.config.sla.confirm_days:g}"  # 3, not 3.0
     session.record(ticket, "system", "auto_closed", from_status=Status.RESOLVED)
     session.store.save_ticket(ticket)
     refresh_card(session, ticket)

@@ -204,6 +204,25 @@ class TicketEvent:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class Assignment:
+    """One stint of a ticket at an agency: from its assignment (or transfer in) to
+    the next move, as the statistics read it from the ticket's events.
+
+    `deadline_at` is known only while the stint is the ticket's current one (it
+    includes time paused for the citizen); `awaiting` is true while that stint
+    still waits for a first response with its clock running.
+    """
+
+    ticket_id: int
+    agency_id: str
+    assigned_at: datetime
+    first_response_at: datetime | None = None
+    breached: bool = False
+    deadline_at: datetime | None = None
+    awaiting: bool = False
+
+
 @dataclass
 class Conversation:
     """A citizen's chat with the bot: where they are in the dialogue.

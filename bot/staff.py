@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import lifecycle
+from bot import deadlines, lifecycle
 from bot.model import Attachment, Button, Inbound, Status, Ticket
 from bot.session import Session
 from bot.tickets import parse_number
@@ -375,76 +375,7 @@ class _StaffChat:
         )
 
     def _overdue(self) -> None:
-        session = self.session
-        overdue = [
-            t
-            for t in session.store.all_open_tickets()
-            if t.first_response_at is None
-            and t.paused_at is None
-            and t.deadline_at is not None
-            and t.deadline_at < session.now
-        ]
-        if not overdue:
-            self.say("overdue_none")
-            return
-        hours = int(session.config.sla.response_hours)
-        lines = [session.staff_text("overdue_header", hours=hours, count=len(overdue))]
-        by_agency: dict[str, list[Ticket]] = {}
-        for ticket in sorted(overdue, key=lambda t: t.deadline_at or session.now):
-            by_agency.setdefault(ticket.agency_id, []).append(ticket)
-        for agency_id, tickets in by_agency.items():
-            lines.append(
-                session.staff_text(
-                    "overdue_agency", agency=session.agency_name(agency_id), count=len(tickets)
-                )
-            )
-            for ticket in tickets:
-                lines.append(
-                    session.staff_text(
-                        "overdue_item",
-                        number=session.number(ticket),
-                        category=session.category_label(ticket.category_id, session.staff_language),
-                        late=format_duration(
-                            session.now - (ticket.deadline_at or session.now),
-                            session.staff_language,
-                        ),
-                    )
-                )
-        session.tell_staff(self.inbound.chat_id, "\n".join(lines))
+        deadlines.tell_overdue(self.session, self.inbound.chat_id)
 
     def _stats(self) -> None:
-        session = self.session
-        open_tickets = session.store.all_open_tickets()
-        if not open_tickets:
-            self.say("stats_none")
-            return
-        lines = [
-            session.staff_text(
-                "stats_header", service=session.config.service.name, when=session.time(session.now)
-            )
-        ]
-        for agency in session.config.agencies:
-            mine = [t for t in open_tickets if t.agency_id == agency.id]
-            if not mine:
-                continue
-            overdue = sum(
-                1
-                for t in mine
-                if t.first_response_at is None
-                and t.paused_at is None
-                and t.deadline_at
-                and t.deadline_at < session.now
-            )
-            answered = sum(1 for t in mine if t.first_response_at is not None)
-            lines.append(
-                session.staff_text(
-                    "stats_item",
-                    agency=agency.name,
-                    received=len(mine),
-                    open=len(mine),
-                    overdue=overdue,
-                    answered_pct=f"{round(100 * answered / len(mine))}%",
-                    hours=int(session.config.sla.response_hours),
-                )
-            )
-        session.tell_staff(self.inbound.chat_id, "\n".join(lines))
+        deadlines.tell_stats(self.session, self.inbound.chat_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from bot.model import Conversation, Outbound, Ticket, TicketEvent
+from bot.model import Assignment, Conversation, Outbound, Ticket, TicketEvent
 
 
 class Store(Protocol):
@@ -39,6 +39,14 @@ class Store(Protocol):
         ...
 
     def all_open_tickets(self) -> list[Ticket]: ...
+
+    def overdue_tickets(self, now: datetime) -> list[Ticket]:
+        """Tickets past their deadline without a first response (clock running), most late first."""
+        ...
+
+    def assignments_between(self, start: datetime, end: datetime) -> list[Assignment]:
+        """Stints at agencies that began in [start, end), with how each was answered."""
+        ...
 
     def ticket_for_message(self, channel: str, chat_id: str, message_id: str) -> int | None:
         """The ticket a bot message (by provider message id) was about."""

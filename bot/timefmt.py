@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 _MONTHS = {
@@ -20,6 +20,12 @@ def format_time(moment: datetime, timezone: str, language: str = "id") -> str:
     zone = _ZONE_NAMES.get(timezone) or local.tzname() or timezone
     separator = "." if language == "id" else ":"
     return f"{local.day} {month} {local.year} {local.hour:02d}{separator}{local.minute:02d} {zone}"
+
+
+def format_date(day: date, language: str = "id") -> str:
+    """A calendar day: `27 Nov 2026`."""
+    month = _MONTHS.get(language, _MONTHS["id"])[day.month - 1]
+    return f"{day.day} {month} {day.year}"
 
 
 def format_duration(span: timedelta, language: str = "id") -> str:

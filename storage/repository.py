@@ -14,7 +14,16 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.model import Attachment, Conversation, Location, Outbound, Status, Ticket, TicketEvent
+from bot.model import (
+    Assignment,
+    Attachment,
+    Conversation,
+    Location,
+    Outbound,
+    Status,
+    Ticket,
+    TicketEvent,
+)
 from storage.db import from_db_time, to_db_time
 
 # Longest chat-migration chain followed; a guard against a cycle in bad data.
@@ -77,7 +86,8 @@ def _ticket_record(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def _ticket_from_row(row: dict[str, Any]) -> Ticket:
+def ticket_from_row(row: dict[str, Any]) -> Ticket:
+    """A `tickets` row (extra columns ignored) as a `Ticket`."""
     location = None
     if row["address"] is not None:
         location = Location(row["latitude"], row["longitude"], row["address"])
@@ -190,7 +200,7 @@ class SqliteStore:
     def ticket(self, ticket_id: int) -> Ticket | None:
         """The ticket with that number, or None."""
         row = _one(self.db, "SELECT * FROM tickets WHERE id = ?", [ticket_id])
-        return _ticket_from_row(row) if row else None
+        return ticket_from_row(row) if row else None
 
     def save_ticket(self, ticket: Ticket) -> None:
         """Write every field of an existing ticket."""
@@ -260,7 +270,7 @@ class SqliteStore:
                 """,
                 [channel, chat_id],
             )
-        return [_ticket_from_row(row) for row in rows]
+        return [ticket_from_row(row) for row in rows]
 
     def agency_open_tickets(self, agency_id: str) -> list[Ticket]:
         """Open tickets of one agency ('' for dispatch), oldest deadline first, no deadline last."""
@@ -273,7 +283,7 @@ class SqliteStore:
             """,
             [agency_id],
         )
-        return [_ticket_from_row(row) for row in rows]
+        return [ticket_from_row(row) for row in rows]
 
     def all_open_tickets(self) -> list[Ticket]:
         """Every open ticket, by number."""
@@ -284,7 +294,19 @@ class SqliteStore:
             ORDER BY id
             """
         )
-        return [_ticket_from_row(row) for row in rows]
+        return [ticket_from_row(row) for row in rows]
+
+    def overdue_tickets(self, now: datetime) -> list[Ticket]:
+        """Tickets past their deadline without a first response (clock running), most late first."""
+        from storage import deadlines  # here: storage.deadlines imports this module
+
+        return deadlines.overdue_tickets(self.db, now)
+
+    def assignments_between(self, start: datetime, end: datetime) -> list[Assignment]:
+        """Stints at agencies that began in [start, end), with how each was answered."""
+        from storage import deadlines
+
+        return deadlines.assignments_between(self.db, start, end)
 
     def ticket_for_message(self, channel: str, chat_id: str, message_id: str) -> int | None:
         """The ticket a bot message (by provider message id) in that chat was about."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.config import Config, parse_config
 from bot.model import LOCAL, Inbound, Location
+from handlers.deadlines import ScanReport, scan, send_digest
 from handlers.delivery import Delivery
 from handlers.ingest import Databases, Ingest
 from handlers.local import LocalSender, transcript
@@ -154,6 +155,14 @@ class Service:
     def all_messages(self, chat_id: str) -> list[dict[str, Any]]:
         self.delivery.drain()
         return transcript(self.databases, chat_id, 0)
+
+    def scan_deadlines(self) -> ScanReport:
+        """One deadline scan at `clock.now`, on this service's database."""
+        return scan(self.databases.get(), self.config, self.clock.now, LOCAL)
+
+    def send_digest(self) -> int:
+        """The daily digest as of `clock.now` (nothing before `digest_time`)."""
+        return send_digest(self.databases.get(), self.config, self.clock.now, LOCAL)
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         return list(self.databases.get().query(sql, params or []))

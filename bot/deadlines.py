@@ -1,0 +1,638 @@
+"""Response deadlines (PRODUCT.md §6): reminders before the deadline, overdue alerts
+after it, breaches that stay with the late agency, and the numbers supervisors
+read — the daily digest, `/overdue` and `/stats`.
+
+Pure policy: time comes in as `now`, tickets come from the store. The scan in
+handlers/deadlines.py gathers candidates, records each `Notice` (so nothing is
+said twice, even by two processes) and lets `announce` say the fresh ones, all
+in one transaction.
+
+A ticket's clock belongs to its current assignment (`assigned_at`): a transfer
+starts a new one, so reminders and alerts are keyed by it; a pause for the
+citizen pushes `deadline_at` back (bot/lifecycle.py) without starting a new one.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from bot.config import Config
+from bot.model import Assignment, Status, Ticket
+from bot.session import Session
+from bot.timefmt import format_date, format_duration
+
+# Notice kinds, as recorded in the notices table.
+REMINDER = "reminder"
+OVERDUE = "overdue"
+BREACH = "breach"
+DIGEST = "digest"
+
+# Telegram's limit for one text message, in UTF-16 code units.
+MESSAGE_LIMIT = 4096
+# Tickets one chat hears about per scan and kind; the rest follow a scan later.
+# Keeps a backlog to a few messages a minute (Telegram allows ~20 per group).
+MAX_TICKETS_PER_CHAT = 40
+# Tickets listed by /overdue; the rest are counted.
+MAX_LISTED = 200
+# Resolved tickets closed per scan, so one transaction stays short.
+MAX_AUTO_CLOSE = 100
+# Room kept in the first line for the part marker, e.g. " (12/13)".
+_PART_ROOM = " (999/999)"
+
+
+# --------------------------------------------------------------------------
+# The policy: what is due for one ticket at `now`
+# --------------------------------------------------------------------------
+
+
+def cycle(ticket: Ticket) -> str:
+    """The ticket's current assignment as text (UTC, microseconds, as stored).
+
+    Reminders and alerts are recorded once per assignment: a transfer starts a
+    new one, so the new agency gets its own reminders.
+    """
+    assert ticket.assigned_at is not None
+    return ticket.assigned_at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def notice_key(stage: str | int, ticket: Ticket) -> str:
+    """The notices-table key of one stage of the ticket's current assignment."""
+    return f"{stage}@{cycle(ticket)}"
+
+
+def reminder_label(offset: timedelta) -> str:
+    """`12h` for a reminder 12 hours before the deadline."""
+    return f"{offset / timedelta(hours=1):g}h"
+
+
+def awaiting_response(ticket: Ticket) -> bool:
+    """Whether the ticket's response clock is running: assigned, unanswered, not paused."""
+    return (
+        ticket.status == Status.ASSIGNED
+        and bool(ticket.agency_id)
+        and ticket.first_response_at is None
+        and ticket.paused_at is None
+        and ticket.deadline_at is not None
+        and ticket.assigned_at is not None
+    )
+
+
+def reminder_due(ticket: Ticket, now: datetime, offsets: Sequence[timedelta]) -> timedelta | None:
+    """The reminder whose moment came last (the smallest offset passed), while the
+    deadline is still ahead; None when no reminder is due.
+
+    A scan that missed the 12-hour reminder and runs 1 hour before the deadline
+    sends only the 2-hour one: nobody needs to hear "12 hours left" then.
+    """
+    if not awaiting_response(ticket):
+        return None
+    assert ticket.deadline_at is not None
+    if now >= ticket.deadline_at:
+        return None
+    passed = [offset for offset in offsets if ticket.deadline_at - offset <= now]
+    return min(passed) if passed else None
+
+
+def overdue_round(ticket: Ticket, now: datetime, repeat: timedelta) -> int | None:
+    """0 from the deadline on, 1 after one `repeat`, 2 after two...; None while not overdue."""
+    if not awaiting_response(ticket):
+        return None
+    assert ticket.deadline_at is not None
+    if now < ticket.deadline_at:
+        return None
+    return (now - ticket.deadline_at) // repeat
+
+
+def is_overdue(ticket: Ticket, now: datetime) -> bool:
+    """Past the deadline without a first response, clock running."""
+    return overdue_round(ticket, now, timedelta(days=1)) is not None
+
+
+def confirmation_expired(ticket: Ticket, now: datetime, window: timedelta) -> bool:
+    """A resolved ticket the citizen did not confirm within `window`."""
+    return (
+        ticket.status == Status.RESOLVED
+        and ticket.resolved_at is not None
+        and now - ticket.resolved_at >= window
+    )
+
+
+# --------------------------------------------------------------------------
+# Planning a scan: which notices, to which chats
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One thing to tell one chat about one ticket; recorded once, then said."""
+
+    kind: str
+    ticket: Ticket
+    key: str
+    chat_id: str
+
+
+@dataclass
+class NoticePlan:
+    """What a scan would say, and how many tickets wait for the next scan per chat."""
+
+    notices: list[Notice] = field(default_factory=list)
+    deferred: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+
+def plan_notices(
+    session: Session,
+    reminder_candidates: Iterable[Ticket],
+    overdue_candidates: Iterable[Ticket],
+) -> NoticePlan:
+    """Decide the reminders and overdue alerts due at `session.now`.
+
+    Reminders go to the ticket's agency group. An overdue round goes to every
+    supervisor chat and to the agency group, with a breach notice the first
+    time. Each chat hears about at most `MAX_TICKETS_PER_CHAT` tickets per
+    scan, most urgent first; the rest are counted in `deferred`.
+    """
+    config, now = session.config, session.now
+    plan = NoticePlan()
+
+    by_chat: dict[str, list[tuple[Ticket, timedelta]]] = {}
+    for ticket in reminder_candidates:
+        offset = reminder_due(ticket, now, config.sla.reminder_offsets)
+        if offset is not None:
+            by_chat.setdefault(session.agency_chat(ticket.agency_id), []).append((ticket, offset))
+    for chat_id, due in by_chat.items():
+        due.sort(key=lambda item: _urgency(item[0]))
+        for ticket, offset in due[:MAX_TICKETS_PER_CHAT]:
+            plan.notices.append(
+                Notice(REMINDER, ticket, notice_key(reminder_label(offset), ticket), chat_id)
+            )
+        if len(due) > MAX_TICKETS_PER_CHAT:
+            plan.deferred[(REMINDER, chat_id)] = len(due) - MAX_TICKETS_PER_CHAT
+
+    late: list[tuple[Ticket, int]] = []
+    for ticket in overdue_candidates:
+        round_ = overdue_round(ticket, now, config.sla.overdue_repeat)
+        if round_ is not None:
+            late.append((ticket, round_))
+    late.sort(key=lambda item: _urgency(item[0]))
+    supervisors = [str(chat) for chat in config.supervisors.telegram_chat_ids]
+    for index, (ticket, round_) in enumerate(late):
+        chats = [*supervisors, session.agency_chat(ticket.agency_id)]
+        if index >= MAX_TICKETS_PER_CHAT:
+            plan.deferred.update((OVERDUE, chat_id) for chat_id in chats)
+            continue
+        key = notice_key(round_, ticket)
+        plan.notices.extend(Notice(OVERDUE, ticket, key, chat_id) for chat_id in chats)
+        plan.notices.append(Notice(BREACH, ticket, cycle(ticket), ""))
+    return plan
+
+
+def _urgency(ticket: Ticket) -> tuple[datetime, int]:
+    assert ticket.deadline_at is not None and ticket.id is not None
+    return ticket.deadline_at, ticket.id
+
+
+# --------------------------------------------------------------------------
+# Saying it: batched messages, split under Telegram's limit
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    """One ticket's entry in a batched message (or a closing remark, without ticket).
+
+    `group` is a heading (e.g. the agency) shown before the first line of each
+    group in every message the group appears in.
+    """
+
+    text: str
+    ticket: Ticket | None = None
+    group: str = ""
+
+
+def text_length(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units: an emoji may count 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def compose(
+    lines: Sequence[Line],
+    render: Callable[[Sequence[Line], str], str],
+    part_label: Callable[[int, int], str],
+    limit: int = MESSAGE_LIMIT,
+) -> list[tuple[str, list[Line]]]:
+    """Pack `lines`, in order, into as few messages as fit in `limit`.
+
+    `render(lines, part)` builds one message (header, grouped lines, footer);
+    `part_label(index, total)` the marker put in it when there are several.
+    Returns each message's text with the lines it holds.
+    """
+    parts: list[list[Line]] = [[]]
+    for line in lines:
+        candidate = [*parts[-1], line]
+        if text_length(render(candidate, _PART_ROOM)) <= limit:
+            parts[-1] = candidate
+            continue
+        alone = _fit(line, render, limit)
+        if parts[-1]:
+            parts.append([alone])
+        else:
+            parts[-1] = [alone]
+    total = len(parts)
+    return [
+        (render(part, part_label(index, total) if total > 1 else ""), part)
+        for index, part in enumerate(parts, start=1)
+        if part or total == 1
+    ]
+
+
+def _fit(line: Line, render: Callable[[Sequence[Line], str], str], limit: int) -> Line:
+    """The line, shortened if even alone it would not fit in one message."""
+    text = line.text
+    while text and text_length(render([Line(text, line.ticket, line.group)], _PART_ROOM)) > limit:
+        text = text[: max(0, len(text) - max(16, len(text) // 8))]
+    return Line(text.rstrip() + ("…" if text != line.text else ""), line.ticket, line.group)
+
+
+def _grouped(lines: Sequence[Line]) -> list[str]:
+    out: list[str] = []
+    group = None
+    for line in lines:
+        if line.group and line.group != group:
+            out.append(line.group)
+        group = line.group
+        out.append(line.text)
+    return out
+
+
+def _tickets(lines: Iterable[Line]) -> list[Ticket]:
+    return [line.ticket for line in lines if line.ticket is not None]
+
+
+def _part(session: Session) -> Callable[[int, int], str]:
+    return lambda index, total: session.staff_text("part", index=index, total=total)
+
+
+def _hours(session: Session) -> str:
+    return f"{session.config.sla.response_hours:g}"
+
+
+def _category(session: Session, ticket: Ticket) -> str:
+    return session.category_label(ticket.category_id, session.staff_language)
+
+
+def _left(session: Session, ticket: Ticket) -> str:
+    assert ticket.deadline_at is not None
+    return format_duration(ticket.deadline_at - session.now, session.staff_language)
+
+
+def _late(session: Session, ticket: Ticket) -> str:
+    assert ticket.deadline_at is not None
+    return format_duration(session.now - ticket.deadline_at, session.staff_language)
+
+
+def _reply_footer(session: Session, tickets: Sequence[Ticket]) -> str:
+    if len(tickets) == 1:
+        return session.staff_text("batch_reply_one", number=session.number(tickets[0]))
+    return session.staff_text("batch_reply_many")
+
+
+def _tell_agency_batch(
+    session: Session, chat_id: str, header_key: str, lines: list[Line], topic: str, count: int
+) -> None:
+    """Tell an agency group about several of its tickets: a reply to a message that
+    lists exactly one ticket answers its citizen; otherwise staff use /balas."""
+
+    def render(part: Sequence[Line], marker: str) -> str:
+        head = session.staff_text(header_key, count=count, hours=_hours(session), part=marker)
+        body = _grouped(part)
+        return "\n".join([head, *body, _reply_footer(session, _tickets(part))])
+
+    for text, part in compose(lines, render, _part(session)):
+        tickets = _tickets(part)
+        session.tell_staff(chat_id, text, tickets[0] if len(tickets) == 1 else None, topic=topic)
+
+
+def _reminder_lines(session: Session, tickets: Sequence[Ticket], deferred: int) -> list[Line]:
+    lines = [
+        Line(
+            session.staff_text(
+                "reminder_item",
+                number=session.number(ticket),
+                category=_category(session, ticket),
+                left=_left(session, ticket),
+                deadline=session.time(ticket.deadline_at),
+            )
+            + "\n"
+            + session.staff_text("reply_line", number=session.number(ticket)),
+            ticket,
+        )
+        for ticket in sorted(tickets, key=_urgency)
+    ]
+    if deferred:
+        lines.append(Line(session.staff_text("more_next_scan", count=deferred)))
+    return lines
+
+
+def _overdue_lines(
+    session: Session, tickets: Sequence[Ticket], *, grouped: bool, reply_lines: bool
+) -> list[Line]:
+    """Overdue tickets, most late first; grouped by agency (agencies by their most late)."""
+    ordered = sorted(tickets, key=_urgency)
+    if grouped:
+        first_seen: dict[str, int] = {}
+        for index, ticket in enumerate(ordered):
+            first_seen.setdefault(ticket.agency_id, index)
+        ordered.sort(key=lambda t: (first_seen[t.agency_id], _urgency(t)))
+    per_agency = Counter(ticket.agency_id for ticket in ordered)
+    lines = []
+    for ticket in ordered:
+        text = session.staff_text(
+            "overdue_item",
+            number=session.number(ticket),
+            category=_category(session, ticket),
+            late=_late(session, ticket),
+        )
+        if reply_lines:
+            text += "\n" + session.staff_text("reply_line", number=session.number(ticket))
+        group = ""
+        if grouped:
+            group = session.staff_text(
+                "overdue_agency",
+                agency=session.agency_name(ticket.agency_id),
+                count=per_agency[ticket.agency_id],
+            )
+        lines.append(Line(text, ticket, group))
+    return lines
+
+
+def _tell_overdue_list(
+    session: Session, chat_id: str, tickets: Sequence[Ticket], closing: str, count: int
+) -> None:
+    """The supervisors' view: every overdue ticket, grouped by agency, no reply target."""
+    lines = _overdue_lines(session, tickets, grouped=True, reply_lines=False)
+    if closing:
+        lines.append(Line(closing))
+
+    def render(part: Sequence[Line], marker: str) -> str:
+        head = session.staff_text("overdue_header", count=count, hours=_hours(session), part=marker)
+        return "\n".join([head, *_grouped(part)])
+
+    # Never carries a ticket: a supervisor's reply to an alert must not reach a citizen.
+    for text, _ in compose(lines, render, _part(session)):
+        session.tell_staff(chat_id, text, topic="overdue")
+
+
+@dataclass(frozen=True)
+class Announced:
+    """What a scan said: tickets reminded, tickets alerted as overdue, breaches recorded."""
+
+    reminded: int = 0
+    alerted: int = 0
+    breached: int = 0
+
+
+def announce(
+    session: Session, fresh: Sequence[Notice], deferred: Counter[tuple[str, str]]
+) -> Announced:
+    """Say the notices just recorded: one batch per chat and kind, breaches as events."""
+    reminders: dict[str, list[Ticket]] = {}
+    overdue: dict[str, list[Ticket]] = {}
+    breached = 0
+    for notice in fresh:
+        if notice.kind == REMINDER:
+            reminders.setdefault(notice.chat_id, []).append(notice.ticket)
+        elif notice.kind == OVERDUE:
+            overdue.setdefault(notice.chat_id, []).append(notice.ticket)
+        elif notice.kind == BREACH:
+            record_breach(session, notice.ticket)
+            breached += 1
+    for chat_id, tickets in reminders.items():
+        lines = _reminder_lines(session, tickets, deferred[(REMINDER, chat_id)])
+        _tell_agency_batch(session, chat_id, "reminder_header", lines, "reminder", len(tickets))
+    for chat_id, tickets in overdue.items():
+        more = deferred[(OVERDUE, chat_id)]
+        if session.config.is_supervisor_chat(chat_id):
+            closing = session.staff_text("more_next_scan", count=more) if more else ""
+            _tell_overdue_list(session, chat_id, tickets, closing, len(tickets))
+        else:
+            lines = _overdue_lines(session, tickets, grouped=False, reply_lines=True)
+            if more:
+                lines.append(Line(session.staff_text("more_next_scan", count=more)))
+            _tell_agency_batch(
+                session, chat_id, "overdue_agency_header", lines, "overdue", len(tickets)
+            )
+    return Announced(
+        reminded=len({n.ticket.id for n in fresh if n.kind == REMINDER}),
+        alerted=len({n.ticket.id for n in fresh if n.kind == OVERDUE}),
+        breached=breached,
+    )
+
+
+def record_breach(session: Session, ticket: Ticket) -> None:
+    """The agency missed the deadline: an event that stays with it after a transfer."""
+    session.record(
+        ticket,
+        "system",
+        "breached",
+        from_status=ticket.status,
+        detail=session.time(ticket.deadline_at),
+    )
+    session.store.save_ticket(ticket)
+
+
+def tell_overdue(session: Session, chat_id: str) -> None:
+    """`/overdue`: every ticket overdue now, grouped by agency, most late first."""
+    tickets = session.store.overdue_tickets(session.now)
+    if not tickets:
+        session.tell_staff(chat_id, session.staff_text("overdue_none"))
+        return
+    shown = tickets[:MAX_LISTED]
+    hidden = len(tickets) - len(shown)
+    closing = session.staff_text("more_not_listed", count=hidden) if hidden else ""
+    _tell_overdue_list(session, chat_id, shown, closing, len(tickets))
+
+
+# --------------------------------------------------------------------------
+# The numbers: received, answered in time, overdue now, median first response
+# --------------------------------------------------------------------------
+
+
+def response_verdict(assignment: Assignment, now: datetime) -> bool | None:
+    """True: answered by the deadline; False: the deadline was missed; None: still running
+    (or moved on before its deadline without an answer)."""
+    if assignment.breached:
+        return False
+    if assignment.first_response_at is not None:
+        if assignment.deadline_at is not None:
+            return assignment.first_response_at <= assignment.deadline_at
+        return True
+    if assignment.awaiting and assignment.deadline_at is not None:
+        return False if now >= assignment.deadline_at else None
+    return None
+
+
+@dataclass(frozen=True)
+class ResponseStats:
+    """One agency's numbers over one window of assignments."""
+
+    received: int = 0
+    decided: int = 0  # answered, or past the deadline
+    on_time: int = 0
+    median_response: timedelta | None = None
+
+    @property
+    def on_time_percent(self) -> int | None:
+        return round(100 * self.on_time / self.decided) if self.decided else None
+
+
+def response_stats(assignments: Iterable[Assignment], now: datetime) -> ResponseStats:
+    """Received, answered within the deadline (of those decided) and the median time
+    from assignment to first response."""
+    received = decided = on_time = 0
+    response_times: list[timedelta] = []
+    for assignment in assignments:
+        received += 1
+        verdict = response_verdict(assignment, now)
+        if verdict is not None:
+            decided += 1
+            on_time += verdict
+        if assignment.first_response_at is not None:
+            response_times.append(assignment.first_response_at - assignment.assigned_at)
+    median = statistics.median_low(response_times) if response_times else None
+    return ResponseStats(received, decided, on_time, median)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A span of time the numbers are counted over, with its catalog label."""
+
+    label: str
+    start: datetime
+    end: datetime
+
+
+def digest_windows(day: date, config: Config) -> list[Window]:
+    """Yesterday and the seven days before `day`, midnight to midnight in the service time zone."""
+    midnight = datetime.combine(day, time(0), tzinfo=config.service.tz)
+    return [
+        Window("window_yesterday", _days_before(midnight, 1), midnight),
+        Window("window_week", _days_before(midnight, 7), midnight),
+    ]
+
+
+def _days_before(midnight: datetime, days: int) -> datetime:
+    # Calendar days, so a day with a DST change still starts at midnight.
+    earlier = midnight.date() - timedelta(days=days)
+    return datetime.combine(earlier, time(0), tzinfo=midnight.tzinfo)
+
+
+def rolling_windows(now: datetime) -> list[Window]:
+    """The last 24 hours and the last 7 days up to `now` (for /stats)."""
+    return [
+        Window("window_day", now - timedelta(days=1), now),
+        Window("window_days", now - timedelta(days=7), now),
+    ]
+
+
+def digest_day(now: datetime, config: Config) -> date | None:
+    """The day whose digest is due at `now`: today once `supervisors.digest_time` has
+    passed in the service time zone, else None (a day's digest is never sent late
+    into the next day)."""
+    local = now.astimezone(config.service.tz)
+    return local.date() if local.time() >= config.supervisors.digest_at else None
+
+
+def _report_lines(session: Session, windows: Sequence[Window]) -> list[Line]:
+    """Per agency: overdue now, then one line per window."""
+    store, now = session.store, session.now
+    start = min(window.start for window in windows)
+    end = max(window.end for window in windows)
+    assignments = store.assignments_between(start, end)
+    overdue = Counter(ticket.agency_id for ticket in store.overdue_tickets(now))
+    lines: list[Line] = []
+    quiet: list[str] = []
+    for agency in session.config.agencies:
+        mine = [a for a in assignments if a.agency_id == agency.id]
+        if not mine and not overdue[agency.id]:
+            quiet.append(agency.display)
+            continue
+        group = session.staff_text(
+            "report_agency", agency=agency.display, overdue=overdue[agency.id]
+        )
+        for window in windows:
+            stats = response_stats(
+                (a for a in mine if window.start <= a.assigned_at < window.end), now
+            )
+            lines.append(Line(_window_line(session, window, stats), group=group))
+    if lines and quiet:
+        lines.append(Line(session.staff_text("report_quiet", agencies=", ".join(quiet))))
+    return lines
+
+
+def _window_line(session: Session, window: Window, stats: ResponseStats) -> str:
+    language = session.staff_language
+    if stats.decided:
+        answered = session.staff_text(
+            "report_answered",
+            on_time=stats.on_time,
+            decided=stats.decided,
+            hours=_hours(session),
+            percent=stats.on_time_percent,
+        )
+    else:
+        answered = session.staff_text("report_answered_none")
+    median = (
+        format_duration(stats.median_response, language)
+        if stats.median_response is not None
+        else "-"
+    )
+    return session.staff_text(
+        "report_window",
+        window=session.staff_text(window.label),
+        received=stats.received,
+        answered=answered,
+        median=median,
+    )
+
+
+def _tell_report(
+    session: Session, chat_ids: Sequence[str], header: Callable[[str], str], windows: list[Window]
+) -> None:
+    lines = _report_lines(session, windows)
+    if not lines:
+        lines = [Line(session.staff_text("stats_none"))]
+
+    def render(part: Sequence[Line], marker: str) -> str:
+        return "\n".join([header(marker), *_grouped(part)])
+
+    for text, _ in compose(lines, render, _part(session)):
+        for chat_id in chat_ids:
+            session.tell_staff(chat_id, text, topic="digest")
+
+
+def send_digest(session: Session, day: date, chat_ids: Sequence[str]) -> None:
+    """The daily digest for `day` to the given supervisor chats."""
+    language = session.staff_language
+    service = session.config.service.name
+
+    def header(marker: str) -> str:
+        shown_day = format_date(day, language)
+        return session.staff_text("digest_header", service=service, day=shown_day, part=marker)
+
+    _tell_report(session, chat_ids, header, digest_windows(day, session.config))
+
+
+def tell_stats(session: Session, chat_id: str) -> None:
+    """`/stats`: the digest's numbers over the last 24 hours and 7 days, as of now."""
+    service = session.config.service.name
+    when = session.time(session.now)
+
+    def header(marker: str) -> str:
+        return session.staff_text("stats_header", service=service, when=when, part=marker)
+
+    _tell_report(session, [chat_id], header, rolling_windows(session.now))

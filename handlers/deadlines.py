@@ -1,0 +1,157 @@
+"""The deadline scan and the daily digest: a timer tick turned into one transaction.
+
+Gather (indexed queries for what is due), decide (bot/deadlines.py), apply:
+record each notice and queue its messages in the same `BEGIN IMMEDIATE`
+transaction. A notice already recorded is never said again, so a restart, a
+repeated scan or a concurrent `check-deadlines` sends nothing twice; one that
+came due while nothing was running is found by the next scan, since what is
+due is derived from ticket rows, not from a job store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from sqlite_utils import Database
+
+from bot import deadlines, lifecycle
+from bot.config import Config
+from bot.model import LOCAL
+from bot.session import Session
+from handlers.ingest import Clock, Databases, utc_now
+from storage import deadlines as due
+from storage.db import transaction
+from storage.repository import SqliteStore, record_notice
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """What one scan did."""
+
+    as_of: datetime
+    reminders: int = 0  # tickets whose agency was reminded
+    overdue_alerts: int = 0  # overdue tickets alerted
+    auto_closed: int = 0
+    messages: int = 0  # outbox rows queued
+
+    def summary(self, timezone: tzinfo) -> str:
+        """One line for people and cron logs."""
+        when = self.as_of.astimezone(timezone).isoformat(timespec="seconds")
+        return (
+            f"scan as of {when}: {_count(self.reminders, 'reminder')}, "
+            f"{_count(self.overdue_alerts, 'overdue alert')}, {self.auto_closed} auto-closed"
+        )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def scan(db: Database, config: Config, now: datetime, staff_channel: str = LOCAL) -> ScanReport:
+    """One deadline scan as of `now`: reminders, overdue alerts, breaches, auto-close."""
+    sla = config.sla
+    with transaction(db):
+        session = Session(SqliteStore(db), config, now, staff_channel)
+        stages = [(offset, deadlines.reminder_label(offset)) for offset in sla.reminder_offsets]
+        reminder_candidates = due.reminder_candidates(db, deadlines.REMINDER, now, stages)
+        overdue_candidates = due.overdue_candidates(db, deadlines.OVERDUE, now, sla.overdue_repeat)
+        plan = deadlines.plan_notices(
+            session,
+            (ticket for ticket, _ in reminder_candidates),
+            (ticket for ticket, _ in overdue_candidates),
+        )
+        fresh = [
+            notice
+            for notice in plan.notices
+            if record_notice(db, notice.kind, notice.ticket.id, notice.key, notice.chat_id, now)
+        ]
+        announced = deadlines.announce(session, fresh, plan.deferred)
+        expired = due.confirmations_expired(
+            db, now - sla.confirm_window, limit=deadlines.MAX_AUTO_CLOSE
+        )
+        for ticket in expired:
+            lifecycle.auto_close(session, ticket)
+    return ScanReport(
+        as_of=now,
+        reminders=announced.reminded,
+        overdue_alerts=announced.alerted,
+        auto_closed=len(expired),
+        messages=len(session.said),
+    )
+
+
+def send_digest(db: Database, config: Config, now: datetime, staff_channel: str = LOCAL) -> int:
+    """Today's digest to every supervisor chat that has not had it; returns messages queued.
+
+    Nothing before `supervisors.digest_time` (service time zone). Run it at that
+    time and again after a restart: each chat gets each day's digest once.
+    """
+    day = deadlines.digest_day(now, config)
+    if day is None:
+        return 0
+    with transaction(db):
+        chats = [
+            chat_id
+            for chat_id in (str(chat) for chat in config.supervisors.telegram_chat_ids)
+            if record_notice(db, deadlines.DIGEST, None, day.isoformat(), chat_id, now)
+        ]
+        if not chats:
+            return 0
+        session = Session(SqliteStore(db), config, now, staff_channel)
+        deadlines.send_digest(session, day, chats)
+    return len(session.said)
+
+
+class DeadlineJobs:
+    """The scheduler's entry points: the minute scan and the daily digest.
+
+    Each run uses the calling thread's own connection; a failure is logged and
+    the next run tries again (nothing is recorded unless it was queued).
+    """
+
+    def __init__(
+        self,
+        databases: Databases,
+        config: Config,
+        staff_channel: str = LOCAL,
+        clock: Clock = utc_now,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
+        self.databases = databases
+        self.config = config
+        self.staff_channel = staff_channel
+        self.clock = clock
+        self.on_queued = on_queued
+
+    def scan(self) -> ScanReport | None:
+        try:
+            report = scan(self.databases.get(), self.config, self.clock(), self.staff_channel)
+        except Exception:
+            log.exception("deadline scan failed")
+            return None
+        if report.messages:
+            log.info("%s", report.summary(self.config.service.tz))
+            self._queued()
+        return report
+
+    def digest(self) -> int:
+        try:
+            queued = send_digest(
+                self.databases.get(), self.config, self.clock(), self.staff_channel
+            )
+        except Exception:
+            log.exception("daily digest failed")
+            return 0
+        if queued:
+            log.info("daily digest: %d messages queued", queued)
+            self._queued()
+        return queued
+
+    def _queued(self) -> None:
+        if self.on_queued is not None:
+            self.on_queued()

@@ -1,0 +1,197 @@
+"""The deadline scan's queries: what is due now, read through partial indexes.
+
+Every query here starts from `tickets_awaiting_response` or
+`tickets_awaiting_confirmation` (migration m002), which hold only open tickets
+in one status, so a scan costs the same with a thousand or a million closed
+tickets. The statistics start from `ticket_events_by_action` and read only
+the days asked for.
+
+A notice key is `<stage>@<assigned_at as stored>` (see `bot.deadlines.notice_key`):
+the queries build the same text to skip what was already recorded, so a scan
+with nothing new to say reads only index entries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.model import Assignment, Status, Ticket
+from storage.db import from_db_time, to_db_time
+from storage.repository import ticket_from_row
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NO_END = 2**63 - 1  # "no later move" for a stint still running
+
+
+def _microseconds(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def reminder_candidates(
+    db: Database, kind: str, now: datetime, stages: Sequence[tuple[timedelta, str]]
+) -> list[tuple[Ticket, str]]:
+    """Tickets awaiting a first response whose latest reminder stage has come and
+    has no `kind` notice yet, with that stage's label; nearest deadline first.
+
+    `stages` are (time before the deadline, label). A ticket's stage is the
+    smallest offset whose moment has passed, while the deadline is still ahead.
+    """
+    if not stages:
+        return []
+    thresholds = sorted((to_db_time(now + offset), label) for offset, label in stages)
+    rows = db.query(
+        """
+        WITH due AS (
+            SELECT t.id,
+                (SELECT json_extract(s.value, '$[1]') FROM json_each(:stages) AS s
+                 WHERE json_extract(s.value, '$[0]') >= t.deadline_at
+                 ORDER BY json_extract(s.value, '$[0]') LIMIT 1) AS stage
+            FROM tickets AS t
+            WHERE t.status = 'assigned' AND t.first_response_at IS NULL
+              AND t.deadline_at > :now AND t.deadline_at <= :horizon
+              AND t.paused_at IS NULL
+        )
+        SELECT t.*, due.stage AS stage FROM due JOIN tickets AS t ON t.id = due.id
+        WHERE NOT EXISTS (
+            SELECT 1 FROM notices AS n
+            WHERE n.kind = :kind AND coalesce(n.ticket_id, 0) = due.id
+              AND n.key = due.stage || '@' || t.assigned_at
+        )
+        ORDER BY t.deadline_at, t.id
+        """,
+        {
+            "stages": json.dumps(thresholds),
+            "now": to_db_time(now),
+            "horizon": thresholds[-1][0],
+            "kind": kind,
+        },
+    )
+    return [(ticket_from_row(row), row["stage"]) for row in rows]
+
+
+def overdue_candidates(
+    db: Database, kind: str, now: datetime, repeat: timedelta
+) -> list[tuple[Ticket, int]]:
+    """Overdue tickets whose current alert round has no `kind` notice yet, with the round.
+
+    Round 0 starts at the deadline, round n after n × `repeat`; computed in whole
+    microseconds, exactly as `bot.deadlines.overdue_round` does. Most late first.
+    """
+    rows = db.query(
+        """
+        WITH late AS (
+            SELECT t.id,
+                (:now_us - (CAST(strftime('%s', substr(t.deadline_at, 1, 19)) AS INTEGER)
+                            * 1000000 + CAST(substr(t.deadline_at, 21, 6) AS INTEGER)))
+                / :repeat_us AS round
+            FROM tickets AS t
+            WHERE t.status = 'assigned' AND t.first_response_at IS NULL
+              AND t.deadline_at <= :now AND t.paused_at IS NULL
+        )
+        SELECT t.*, late.round AS round FROM late JOIN tickets AS t ON t.id = late.id
+        WHERE NOT EXISTS (
+            SELECT 1 FROM notices AS n
+            WHERE n.kind = :kind AND coalesce(n.ticket_id, 0) = late.id
+              AND n.key = late.round || '@' || t.assigned_at
+        )
+        ORDER BY t.deadline_at, t.id
+        """,
+        {
+            "now": to_db_time(now),
+            "now_us": _microseconds(now),
+            "repeat_us": max(1, repeat // _MICROSECOND),
+            "kind": kind,
+        },
+    )
+    return [(ticket_from_row(row), int(row["round"])) for row in rows]
+
+
+def overdue_tickets(db: Database, now: datetime) -> list[Ticket]:
+    """Every ticket past its deadline without a first response (clock running), most late first."""
+    rows = db.query(
+        """
+        SELECT * FROM tickets
+        WHERE status = 'assigned' AND first_response_at IS NULL
+          AND deadline_at <= :now AND paused_at IS NULL
+        ORDER BY deadline_at, id
+        """,
+        {"now": to_db_time(now)},
+    )
+    return [ticket_from_row(row) for row in rows]
+
+
+def confirmations_expired(db: Database, resolved_before: datetime, limit: int) -> list[Ticket]:
+    """Resolved tickets still unconfirmed, resolved at or before `resolved_before`; oldest first."""
+    rows = db.query(
+        """
+        SELECT * FROM tickets
+        WHERE status = 'resolved' AND resolved_at <= :before
+        ORDER BY resolved_at, id
+        LIMIT :limit
+        """,
+        {"before": to_db_time(resolved_before), "limit": limit},
+    )
+    return [ticket_from_row(row) for row in rows]
+
+
+def assignments_between(db: Database, start: datetime, end: datetime) -> list[Assignment]:
+    """Stints at agencies that began in [start, end), oldest first.
+
+    A stint begins with an `assigned` or `transferred` event and ends at the
+    ticket's next move (`assigned`, `transferred`, `bounced`). Its first
+    response is the first `replied` or `resolved` event inside it; it is
+    breached when a `breached` event falls inside it.
+    """
+    rows = db.query(
+        """
+        WITH stint AS (
+            SELECT e.id, e.ticket_id, e.to_agency AS agency_id, e.at AS assigned_at,
+                coalesce((SELECT min(m.id) FROM ticket_events AS m
+                          WHERE m.ticket_id = e.ticket_id AND m.id > e.id
+                            AND m.action IN ('assigned', 'transferred', 'bounced')),
+                         :no_end) AS ended_id
+            FROM ticket_events AS e
+            WHERE e.action IN ('assigned', 'transferred')
+              AND e.at >= :start AND e.at < :end AND e.to_agency != ''
+        )
+        SELECT s.ticket_id, s.agency_id, s.assigned_at,
+            (SELECT min(r.at) FROM ticket_events AS r
+             WHERE r.ticket_id = s.ticket_id AND r.id > s.id AND r.id < s.ended_id
+               AND r.action IN ('replied', 'resolved')) AS first_response_at,
+            EXISTS (SELECT 1 FROM ticket_events AS b
+                    WHERE b.ticket_id = s.ticket_id AND b.id > s.id AND b.id < s.ended_id
+                      AND b.action = 'breached') AS breached,
+            t.assigned_at = s.assigned_at AND t.agency_id = s.agency_id AS is_current,
+            t.status, t.deadline_at, t.first_response_at AS ticket_first_response_at,
+            t.paused_at
+        FROM stint AS s JOIN tickets AS t ON t.id = s.ticket_id
+        ORDER BY s.assigned_at, s.id
+        """,
+        {"start": to_db_time(start), "end": to_db_time(end), "no_end": _NO_END},
+    )
+    return [_assignment(row) for row in rows]
+
+
+def _assignment(row: dict[str, Any]) -> Assignment:
+    current = bool(row["is_current"])
+    awaiting = (
+        current
+        and row["status"] == Status.ASSIGNED
+        and row["ticket_first_response_at"] is None
+        and row["paused_at"] is None
+    )
+    return Assignment(
+        ticket_id=row["ticket_id"],
+        agency_id=row["agency_id"],
+        assigned_at=from_db_time(row["assigned_at"]),
+        first_response_at=from_db_time(row["first_response_at"]),
+        breached=bool(row["breached"]),
+        deadline_at=from_db_time(row["deadline_at"]) if current else None,
+        awaiting=awaiting,
+    )

@@ -1,0 +1,571 @@
+"""Deadlines (PRODUCT.md §6) with an injected clock on a real SQLite file: reminders
+before the deadline, overdue alerts after it, pauses, transfers, auto-close, the
+digest, and scans that restart or run at the same time.
+
+The complaint of `file_road_complaint` is assigned to Dinas PUPR at 26 Nov 2026
+09.00 WIB, so its deadline is 27 Nov 09.00 WIB; reminders are due 12 and 2 hours
+before it.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot import deadlines, lifecycle
+from bot.deadlines import Line, compose, text_length
+from bot.model import LOCAL, Status, Ticket
+from bot.session import Session
+from handlers.deadlines import ScanReport, scan
+from storage import deadlines as due
+from storage.db import open_database, transaction
+from storage.repository import SqliteStore
+from tests.harness import (
+    DLH_CHAT,
+    PUPR_CHAT,
+    START,
+    SUPERVISOR_CHAT,
+    TEST_CONFIG,
+    Chat,
+    Service,
+)
+from tests.test_conversation import file_road_complaint
+
+DEADLINE = START + timedelta(hours=24)  # 27 Nov 2026 09.00 WIB
+WIB_OFFSET = timedelta(hours=7)
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Service:
+    return Service.start(tmp_path)
+
+
+@pytest.fixture
+def siti(service: Service) -> Chat:
+    return Chat(service, "citizen:siti", name="Siti Aminah")
+
+
+@pytest.fixture
+def pupr(service: Service) -> Chat:
+    return Chat(service, PUPR_CHAT, group=True, name="Budi")
+
+
+@pytest.fixture
+def supervisors(service: Service) -> Chat:
+    return Chat(service, SUPERVISOR_CHAT, group=True, name="Pak Bupati")
+
+
+def at(service: Service, moment: datetime) -> ScanReport:
+    """Move the clock to `moment` and run one scan there."""
+    service.clock.now = moment
+    return service.scan_deadlines()
+
+
+def file_tickets(service: Service, count: int, category: str = "jalan") -> list[Ticket]:
+    """`count` complaints filed at once through the core (faster than chatting them in)."""
+    db = service.databases.get()
+    with transaction(db):
+        session = Session(SqliteStore(db), service.config, service.clock.now, LOCAL)
+        return [
+            lifecycle.file_ticket(
+                session,
+                Ticket(
+                    id=None,
+                    citizen_channel=LOCAL,
+                    citizen_chat_id=f"citizen:warga{index}",
+                    citizen_name=f"Warga {index}",
+                    description=f"Jalan berlubang di gang {index}, Desa Lohbener",
+                    created_at=service.clock.now,
+                    category_id=category,
+                ),
+            )
+            for index in range(count)
+        ]
+
+
+# --------------------------------------------------------------------------
+# The policy, pure
+# --------------------------------------------------------------------------
+
+
+def awaiting(deadline: datetime = DEADLINE, **changes: object) -> Ticket:
+    ticket = Ticket(
+        id=7,
+        citizen_channel=LOCAL,
+        citizen_chat_id="citizen:siti",
+        citizen_name="Siti",
+        description="Jalan berlubang",
+        created_at=START,
+        agency_id="pupr",
+        status=Status.ASSIGNED,
+        assigned_at=deadline - timedelta(hours=24),
+        deadline_at=deadline,
+    )
+    for name, value in changes.items():
+        setattr(ticket, name, value)
+    return ticket
+
+
+OFFSETS = [timedelta(hours=12), timedelta(hours=2)]
+
+
+@pytest.mark.parametrize(
+    ("before_deadline", "expected"),
+    [
+        (timedelta(hours=12, microseconds=1), None),
+        (timedelta(hours=12), timedelta(hours=12)),
+        (timedelta(hours=2, microseconds=1), timedelta(hours=12)),
+        (timedelta(hours=2), timedelta(hours=2)),
+        (timedelta(microseconds=1), timedelta(hours=2)),
+        (timedelta(0), None),  # at the deadline it is overdue, no longer a reminder
+    ],
+)
+def test_the_reminder_due_is_the_last_one_whose_moment_came(
+    before_deadline: timedelta, expected: timedelta | None
+) -> None:
+    assert deadlines.reminder_due(awaiting(), DEADLINE - before_deadline, OFFSETS) == expected
+
+
+@pytest.mark.parametrize(
+    ("after_deadline", "expected"),
+    [
+        (timedelta(microseconds=-1), None),
+        (timedelta(0), 0),
+        (timedelta(hours=24, microseconds=-1), 0),
+        (timedelta(hours=24), 1),
+        (timedelta(days=3, hours=1), 3),
+    ],
+)
+def test_overdue_rounds_start_at_the_deadline_and_repeat(
+    after_deadline: timedelta, expected: int | None
+) -> None:
+    now = DEADLINE + after_deadline
+    assert deadlines.overdue_round(awaiting(), now, timedelta(hours=24)) == expected
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"status": Status.RESPONDED, "first_response_at": START},
+        {"status": Status.WAITING_CITIZEN, "paused_at": START},
+        {"status": Status.RESOLVED, "first_response_at": START},
+        {"status": Status.NEW, "agency_id": ""},
+        {"status": Status.CLOSED},
+    ],
+)
+def test_answered_waiting_resolved_or_unrouted_tickets_have_no_clock(
+    changes: dict[str, object],
+) -> None:
+    ticket = awaiting(**changes)
+    late = DEADLINE + timedelta(days=2)
+    assert deadlines.reminder_due(ticket, DEADLINE - timedelta(hours=1), OFFSETS) is None
+    assert deadlines.overdue_round(ticket, late, timedelta(hours=24)) is None
+    assert not deadlines.is_overdue(ticket, late)
+
+
+def test_compose_splits_under_the_limit_in_order_and_repeats_group_headings() -> None:
+    lines = [
+        Line(f"• item {index:03d} " + "x" * 60, group=f"group {index // 30}")
+        for index in range(100)
+    ]
+
+    def render(part: list[Line] | tuple[Line, ...], marker: str) -> str:
+        body: list[str] = []
+        group = None
+        for line in part:
+            if line.group != group:
+                body.append(line.group)
+            group = line.group
+            body.append(line.text)
+        return "\n".join([f"🚨 header{marker}", *body])
+
+    messages = compose(lines, render, lambda index, total: f" ({index}/{total})", limit=1000)
+    assert len(messages) > 3
+    assert all(text_length(text) <= 1000 for text, _ in messages)
+    assert [line for _, part in messages for line in part] == lines
+    assert messages[0][0].startswith(f"🚨 header (1/{len(messages)})\ngroup 0\n• item 000")
+    second_text, second_part = messages[1]
+    assert second_text.split("\n")[1] == second_part[0].group  # the heading again
+
+
+def test_a_line_too_long_for_any_message_is_shortened() -> None:
+    [(text, _)] = compose(
+        [Line("y" * 5000)], lambda part, _: "\n".join(line.text for line in part), str
+    )
+    assert text_length(text) <= deadlines.MESSAGE_LIMIT and text.endswith("…")
+
+
+# --------------------------------------------------------------------------
+# The scan: reminders and alerts at the right moment, each once
+# --------------------------------------------------------------------------
+
+
+def test_reminders_then_overdue_alerts_each_at_its_moment_and_once(
+    service: Service, siti: Chat, pupr: Chat, supervisors: Chat
+) -> None:
+    file_road_complaint(siti)
+    pupr.inbox()
+    assert at(service, DEADLINE - timedelta(hours=12, minutes=1)) == ScanReport(
+        DEADLINE - timedelta(hours=12, minutes=1)
+    )
+    assert pupr.inbox() == ""
+
+    report = at(service, DEADLINE - timedelta(hours=12))
+    assert (report.reminders, report.overdue_alerts) == (1, 0)
+    reminder = pupr.inbox()
+    assert reminder.startswith("⏰ Pengingat: 1 tiket belum ditanggapi, batas 24 jam")
+    assert (
+        "• ICT-000001 — Jalan dan jembatan rusak — sisa 12 jam (batas 27 Nov 2026 09.00 WIB)"
+        in reminder
+    )
+    assert "/balas ICT-000001" in reminder
+    assert "Balas pesan ini" in reminder  # one ticket: replying to it answers the citizen
+    assert at(service, DEADLINE - timedelta(hours=11)).reminders == 0
+    assert pupr.inbox() == ""
+
+    assert at(service, DEADLINE - timedelta(hours=2)).reminders == 1
+    assert "sisa 2 jam (batas 27 Nov 2026 09.00 WIB)" in pupr.inbox()
+    assert supervisors.inbox() == ""
+
+    report = at(service, DEADLINE)
+    assert (report.reminders, report.overdue_alerts) == (0, 1)
+    alert = supervisors.inbox()
+    assert alert.startswith("🚨 1 tiket melewati batas 24 jam tanpa tanggapan")
+    assert "Dinas PUPR (1)\n• ICT-000001 — Jalan dan jembatan rusak — terlambat 0 menit" in alert
+    told = pupr.inbox()
+    assert "Pimpinan sudah diberi tahu" in told and "/balas ICT-000001" in told
+    assert at(service, DEADLINE + timedelta(hours=23, minutes=59)).overdue_alerts == 0
+    assert supervisors.inbox() == "" and pupr.inbox() == ""
+
+    assert at(service, DEADLINE + timedelta(hours=24)).overdue_alerts == 1  # repeated
+    assert "terlambat 1 hari" in supervisors.inbox()
+    assert "terlambat 1 hari" in pupr.inbox()
+    breaches = service.rows(
+        "select from_agency, to_status from ticket_events where action = 'breached'"
+    )
+    assert breaches == [{"from_agency": "pupr", "to_status": "assigned"}]  # recorded once
+
+
+def test_replying_to_a_one_ticket_reminder_answers_the_citizen(
+    service: Service, siti: Chat, pupr: Chat
+) -> None:
+    file_road_complaint(siti)
+    at(service, DEADLINE - timedelta(hours=2))
+    reminder = pupr.last_bot_message(ticket_id=1)
+    assert reminder["text"].startswith("⏰ Pengingat")
+    siti.inbox()
+    pupr.says("Tim kami berangkat sekarang", reply_to=reminder["message_id"])
+    assert "Tanggapan Dinas PUPR untuk ICT-000001:\nTim kami berangkat sekarang" in siti.inbox()
+    assert at(service, DEADLINE).overdue_alerts == 0
+
+
+def test_answered_waiting_and_resolved_tickets_are_left_alone(
+    service: Service, pupr: Chat, supervisors: Chat
+) -> None:
+    file_tickets(service, 3)
+    service.clock.advance(hours=1)
+    pupr.says("/balas ICT-000001 Sedang kami cek")
+    pupr.says("/tanya ICT-000002 Di RT berapa?")
+    pupr.says("/selesai ICT-000003 Sudah ditambal")
+    pupr.inbox()
+    for moment in (DEADLINE - timedelta(hours=12), DEADLINE - timedelta(hours=2), DEADLINE):
+        assert at(service, moment) == ScanReport(moment)
+    assert at(service, DEADLINE + timedelta(days=1)) == ScanReport(DEADLINE + timedelta(days=1))
+    assert pupr.inbox() == "" and supervisors.inbox() == ""
+    assert service.rows("select count(*) n from notices")[0]["n"] == 0
+
+
+def test_waiting_for_the_citizen_pauses_the_clock(
+    service: Service, siti: Chat, pupr: Chat, supervisors: Chat
+) -> None:
+    file_road_complaint(siti)
+    service.clock.advance(hours=1)
+    pupr.says("/tanya ICT-000001 Di RT berapa tepatnya?")
+    question = siti.last_bot_message(ticket_id=1)
+    assert at(service, DEADLINE - timedelta(hours=12)).reminders == 0  # paused: nothing
+    service.clock.now = START + timedelta(hours=6)  # the citizen answers after 5 hours
+    siti.says("RT 03 RW 02", reply_to=question["message_id"])
+    pushed = DEADLINE + timedelta(hours=5)
+    pupr.inbox()
+    assert at(service, pushed - timedelta(hours=12, minutes=1)).reminders == 0
+    assert at(service, pushed - timedelta(hours=12)).reminders == 1
+    assert "sisa 12 jam (batas 27 Nov 2026 14.00 WIB)" in pupr.inbox()
+    assert at(service, DEADLINE).overdue_alerts == 0  # the old deadline means nothing now
+    assert at(service, pushed).overdue_alerts == 1
+    assert "ICT-000001" in supervisors.inbox()
+
+
+def test_a_transfer_restarts_the_clock_and_the_breach_stays_with_the_late_agency(
+    service: Service, siti: Chat, pupr: Chat, supervisors: Chat
+) -> None:
+    file_road_complaint(siti)
+    assert at(service, DEADLINE - timedelta(hours=12)).reminders == 1
+    assert at(service, DEADLINE + timedelta(hours=1)).overdue_alerts == 1  # PUPR is late
+    pupr.says("/alihkan ICT-000001 dlh")
+    dlh = Chat(service, DLH_CHAT, group=True, name="Wati")
+    dlh.inbox()
+    transferred = service.clock.now
+    # The new agency gets its own 24 hours and its own reminders.
+    assert at(service, transferred + timedelta(hours=11)) == ScanReport(
+        transferred + timedelta(hours=11)
+    )
+    assert at(service, transferred + timedelta(hours=12)).reminders == 1
+    assert "⏰ Pengingat" in dlh.inbox() and "⏰" not in pupr.inbox()
+    service.clock.advance(hours=1)
+    dlh.says("/balas ICT-000001 Kami tangani minggu ini")
+    assert at(service, transferred + timedelta(days=2)).overdue_alerts == 0
+
+    breaches = service.rows("select from_agency from ticket_events where action = 'breached'")
+    assert breaches == [{"from_agency": "pupr"}]
+    supervisors.inbox()
+    stats = supervisors.says("/statistik")
+    assert "Dinas PUPR — terlambat sekarang: 0" in stats
+    assert "7 hari terakhir: 1 diterima · 0/1 dijawab ≤24 jam (0%)" in stats
+    assert "Dinas Lingkungan Hidup — terlambat sekarang: 0" in stats
+    assert "7 hari terakhir: 1 diterima · 1/1 dijawab ≤24 jam (100%)" in stats
+
+
+def test_resolved_tickets_close_after_confirm_days_without_an_answer(
+    service: Service, siti: Chat, pupr: Chat
+) -> None:
+    file_road_complaint(siti)
+    service.clock.advance(hours=2)
+    pupr.says("/selesai ICT-000001 Lubang sudah ditambal")
+    resolved = service.clock.now
+    siti.inbox()
+    pupr.inbox()
+    assert at(service, resolved + timedelta(days=3, seconds=-1)).auto_closed == 0
+    assert at(service, resolved + timedelta(days=3)).auto_closed == 1
+    assert "ditutup karena tidak ada konfirmasi dalam 3 hari" in siti.inbox()
+    assert "ditutup otomatis" in pupr.inbox()
+    assert service.rows("select status from tickets") == [{"status": "closed"}]
+    assert at(service, resolved + timedelta(days=4)).auto_closed == 0
+    assert siti.inbox() == ""
+    actions = [r["action"] for r in service.rows("select action from ticket_events")]
+    assert actions.count("auto_closed") == 1
+
+
+# --------------------------------------------------------------------------
+# Batches: one message per group per scan, split, most urgent first
+# --------------------------------------------------------------------------
+
+
+def test_many_due_tickets_make_few_messages_under_telegrams_limit(
+    service: Service, pupr: Chat, supervisors: Chat
+) -> None:
+    file_tickets(service, 30)
+    service.clock.advance(hours=1)
+    file_tickets(service, 30)  # deadlines an hour later: less urgent
+    pupr.inbox()
+    report = at(service, DEADLINE + timedelta(hours=1) - timedelta(hours=2))
+    assert report.reminders == deadlines.MAX_TICKETS_PER_CHAT  # the rest next scan
+    first_scan = [m for m in service.all_messages(PUPR_CHAT) if m["from"] == "bot"][-3:]
+    messages = [m for m in first_scan if m["text"].startswith("⏰")]
+    assert 1 < len(messages) <= 3
+    for message in messages:
+        assert len(message["text"].encode("utf-16-le")) // 2 <= 4096
+        assert message["ticket_id"] is None  # several tickets: replying cannot answer one
+        assert "/balas NOMOR" in message["text"]
+    listed = "\n".join(m["text"] for m in messages)
+    assert f"(1/{len(messages)})" in messages[0]["text"]
+    assert listed.index("ICT-000001 ") < listed.index("ICT-000030 ") < listed.index("ICT-000031 ")
+    assert "sisa 1 jam" in messages[0]["text"]  # the first thirty are due an hour earlier
+    assert "…dan 20 tiket lain menyusul" in messages[-1]["text"]
+
+    pupr.inbox()
+    report = at(service, service.clock.now + timedelta(minutes=1))
+    assert report.reminders == 20
+    rest = pupr.inbox()
+    assert rest.count("• ICT-") == 20 and "ICT-000060 " in rest and "ICT-000001 " not in rest
+    reminded = service.rows("select ticket_id from notices where kind = 'reminder'")
+    assert sorted(r["ticket_id"] for r in reminded) == list(range(1, 61))
+
+    assert at(service, DEADLINE + timedelta(hours=1)).overdue_alerts == 40
+    alert = supervisors.inbox()
+    assert alert.count("• ICT-") == 40 and "Dinas PUPR (40)" in alert
+
+
+def test_supervisors_overdue_alert_is_grouped_by_agency_and_never_a_reply_target(
+    service: Service, supervisors: Chat
+) -> None:
+    file_tickets(service, 2, "jalan")
+    file_tickets(service, 1, "sampah")
+    at(service, DEADLINE + timedelta(minutes=5))
+    alert = supervisors.last_bot_message()
+    supervisors.inbox()
+    assert alert["ticket_id"] is None
+    assert "🚨 3 tiket melewati batas 24 jam" in alert["text"]
+    assert "Dinas PUPR (2)\n• ICT-000001" in alert["text"]
+    assert "Dinas Lingkungan Hidup (1)\n• ICT-000003" in alert["text"]
+    assert alert["text"] == supervisors.says("/terlambat")  # /overdue reads the same numbers
+
+
+# --------------------------------------------------------------------------
+# Restarts and concurrent scans
+# --------------------------------------------------------------------------
+
+
+def test_a_restart_mid_way_sends_each_reminder_once_and_catches_up(
+    tmp_path: Path, siti: Chat
+) -> None:
+    first = siti.service
+    file_road_complaint(siti)
+    first.clock.now = DEADLINE - timedelta(hours=12)
+    assert first.scan_deadlines().reminders == 1  # committed, then the process dies unsent
+
+    second = Service.start(tmp_path)  # a new process on the same file
+    second.clock.now = first.clock.now
+    assert second.scan_deadlines().reminders == 0
+    reminders = [m for m in second.received(PUPR_CHAT) if m["text"].startswith("⏰")]
+    assert len(reminders) == 1 and "sisa 12 jam" in reminders[0]["text"]
+
+    # Down from before the 2-hour reminder until after it: the next scan sends it.
+    third = Service.start(tmp_path)
+    third.clock.now = DEADLINE - timedelta(minutes=30)
+    assert third.scan_deadlines().reminders == 1
+    assert "sisa 30 menit" in "\n".join(m["text"] for m in third.received(PUPR_CHAT))
+    kinds = third.rows("select kind, key from notices order by id")
+    assert [row["key"].split("@")[0] for row in kinds] == ["12h", "2h"]
+
+
+def test_two_concurrent_scans_send_each_notice_once(service: Service, pupr: Chat) -> None:
+    file_tickets(service, 5, "jalan")
+    file_tickets(service, 3, "sampah")
+    moment = DEADLINE  # each ticket is overdue: alerts to supervisors and both agencies
+    barrier = threading.Barrier(2)
+    reports: list[ScanReport] = []
+
+    def run() -> None:
+        db = open_database(service.path)  # its own connection, like another process
+        try:
+            barrier.wait()
+            reports.append(scan(db, service.config, moment, LOCAL))
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(r.overdue_alerts for r in reports) == [0, 8]
+    notices = service.rows("select kind, count(*) n from notices group by kind order by kind")
+    # 8 tickets: one breach each, an alert to the supervisors and one to the agency
+    assert notices == [{"kind": "breach", "n": 8}, {"kind": "overdue", "n": 16}]
+    alerts = service.rows(
+        "select chat_id, count(*) n from outbox where payload like '%🚨%' group by chat_id"
+    )
+    assert {row["chat_id"]: row["n"] for row in alerts} == {
+        PUPR_CHAT: 1,
+        DLH_CHAT: 1,
+        SUPERVISOR_CHAT: 1,
+    }
+
+
+# --------------------------------------------------------------------------
+# The digest and /stats
+# --------------------------------------------------------------------------
+
+
+def test_the_daily_digest_goes_out_once_at_digest_time_with_yesterdays_numbers(
+    service: Service, supervisors: Chat, pupr: Chat
+) -> None:
+    file_tickets(service, 3)  # 26 Nov 09.00 WIB
+    service.clock.advance(hours=3)
+    pupr.says("/balas ICT-000001 Kami cek hari ini")  # answered in 3 hours
+    service.clock.advance(hours=2)
+    pupr.says("/balas ICT-000002 Besok kami datang")  # answered in 5 hours
+    at(service, DEADLINE)  # ICT-000003 breaches at 27 Nov 09.00
+    supervisors.inbox()
+
+    service.clock.now = datetime(2026, 11, 28, 6, 59, tzinfo=UTC) - WIB_OFFSET
+    assert service.send_digest() == 0  # before 07.00 WIB
+    service.clock.now = datetime(2026, 11, 28, 7, 0, tzinfo=UTC) - WIB_OFFSET
+    assert service.send_digest() == 1
+    digest = supervisors.inbox()
+    assert digest.startswith("📊 Ringkasan harian I-Ceta, 28 Nov 2026")
+    assert "Dinas PUPR — terlambat sekarang: 1" in digest
+    # yesterday (27 Nov) nothing was received; the week holds all three
+    assert "  Kemarin: 0 diterima · belum ada yang jatuh tempo" in digest
+    assert (
+        "  7 hari terakhir: 3 diterima · 2/3 dijawab ≤24 jam (67%) · median tanggapan pertama 3 jam"
+    ) in digest
+    assert "Tanpa tiket dalam 7 hari: Dinas Lingkungan Hidup, Dinas Kesehatan" in digest
+    service.clock.advance(hours=3)
+    assert service.send_digest() == 0  # once a day
+    assert supervisors.inbox() == ""
+
+
+def test_stats_and_the_digest_count_the_same_way(service: Service, supervisors: Chat) -> None:
+    file_tickets(service, 2)
+    service.clock.now = START + timedelta(hours=23)
+    stats = supervisors.says("/stats")
+    assert "24 jam terakhir: 2 diterima · belum ada yang jatuh tempo" in stats
+    assert "Dinas PUPR — terlambat sekarang: 0" in stats
+    service.clock.now = DEADLINE
+    stats = supervisors.says("/stats")
+    assert "Dinas PUPR — terlambat sekarang: 2" in stats
+    assert "2 diterima · 0/2 dijawab ≤24 jam (0%)" in stats  # overdue counts before the scan
+
+
+def test_stats_without_any_ticket(supervisors: Chat) -> None:
+    assert "Belum ada tiket." in supervisors.says("/stats")
+
+
+# --------------------------------------------------------------------------
+# The queries
+# --------------------------------------------------------------------------
+
+
+def test_the_scan_queries_use_the_partial_indexes(service: Service) -> None:
+    db = service.databases.get()
+    plans = {}
+    for name, sql in {
+        "awaiting": (
+            "SELECT id FROM tickets WHERE status = 'assigned' AND first_response_at IS NULL "
+            "AND deadline_at > '2026' AND deadline_at <= '2027'"
+        ),
+        "confirmation": "SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at <= '2027'",
+        "notice": (
+            "SELECT 1 FROM notices AS n WHERE n.kind = 'reminder' "
+            "AND coalesce(n.ticket_id, 0) = 5 AND n.key = '2h@x'"
+        ),
+        "events": "SELECT id FROM ticket_events WHERE action = 'assigned' AND at >= '2026'",
+    }.items():
+        plans[name] = " ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "tickets_awaiting_response" in plans["awaiting"]
+    assert "tickets_awaiting_confirmation" in plans["confirmation"]
+    assert "notices_once" in plans["notice"]
+    assert "ticket_events_by_action" in plans["events"]
+
+
+def test_the_queries_and_the_policy_agree_on_notice_keys(service: Service, siti: Chat) -> None:
+    file_road_complaint(siti)
+    db = service.databases.get()
+    now = DEADLINE - timedelta(hours=2)
+    stages = [(offset, deadlines.reminder_label(offset)) for offset in OFFSETS]
+    [(ticket, stage)] = due.reminder_candidates(db, deadlines.REMINDER, now, stages)
+    assert stage == "2h" and deadlines.reminder_due(ticket, now, OFFSETS) == timedelta(hours=2)
+    service.clock.now = now
+    service.scan_deadlines()
+    assert due.reminder_candidates(db, deadlines.REMINDER, now, stages) == []
+    later = DEADLINE + timedelta(hours=48, microseconds=5)
+    [(ticket, round_)] = due.overdue_candidates(db, deadlines.OVERDUE, later, timedelta(hours=24))
+    assert round_ == 2 == deadlines.overdue_round(ticket, later, timedelta(hours=24))
+    [(_, round_)] = due.overdue_candidates(
+        db, deadlines.OVERDUE, later - timedelta(microseconds=6), timedelta(hours=24)
+    )
+    assert round_ == 1
+
+
+def test_english_staff_texts(tmp_path: Path) -> None:
+    config = {**TEST_CONFIG, "service": {**TEST_CONFIG["service"], "language": "en"}}
+    service = Service.start(tmp_path, config)
+    file_tickets(service, 2)
+    at(service, DEADLINE - timedelta(hours=2))
+    reminder = Chat(service, PUPR_CHAT, group=True).inbox()
+    assert "⏰ Reminder: 2 tickets without a response, the 24-hour deadline is near" in reminder
+    assert "answer each ticket with /reply NUMBER" in reminder
