@@ -5,6 +5,7 @@ wires the core, the storage and the edges together.
 
     python run_bot.py serve [--config PATH]
     python run_bot.py check-config [--config PATH]
+    python run_bot.py check-deadlines [--config PATH] [--now ISO8601]
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
@@ -94,6 +96,7 @@ def build_service(
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from bot.model import LOCAL, TELEGRAM, WHATSAPP
+    from handlers.deadlines import DeadlineJobs
     from handlers.delivery import Delivery, Sender
     from handlers.ingest import Databases, Ingest, ServiceClock
     from handlers.local import LocalSender
@@ -211,6 +214,35 @@ def build_service(
         max_instances=1,
         coalesce=True,
     )
+    # Deadlines (PRODUCT.md §6): what is due is derived from ticket rows and each
+    # notice is recorded, so the first runs right at start catch up on anything
+    # that came due while the service was down, and nothing is said twice.
+    deadline_jobs = DeadlineJobs(
+        databases, config, staff_channel, clock=clock, on_queued=delivery.wake
+    )
+    started = datetime.now(UTC)
+    scheduler.add_job(
+        deadline_jobs.scan,
+        "interval",
+        minutes=1,
+        id="deadline-scan",
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=started,
+    )
+    scheduler.add_job(
+        deadline_jobs.digest,
+        "cron",
+        hour=config.supervisors.digest_at.hour,
+        minute=config.supervisors.digest_at.minute,
+        id="daily-digest",
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=3600,
+        next_run_time=started,
+    )
     return Service(
         config,
         app,
@@ -271,6 +303,45 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
     return 0
 
 
+def parse_moment(text: str, timezone: tzinfo) -> datetime:
+    """`--now`: ISO 8601 with an offset, or without one in the service time zone."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"--now: {text!r} is not an ISO 8601 time, e.g. 2026-11-27T09:00:00+07:00"
+        ) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=timezone)
+    return moment
+
+
+def check_deadlines(config: Config, environ: Mapping[str, str], now_text: str | None) -> int:
+    """One deadline scan as of `--now`, then deliver what is queued with serve's senders.
+
+    Safe beside a running `serve`: the scan is one `BEGIN IMMEDIATE` transaction
+    that records every notice it sends, and outbox rows are leased before sending.
+    """
+    from handlers.deadlines import scan
+    from handlers.ingest import ServiceClock
+
+    try:
+        as_of = parse_moment(now_text, config.service.tz) if now_text else datetime.now(UTC)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    service = build_service(config, environ, Path.cwd())
+    staff_channel = getattr(service.ingest, "staff_channel", "local")
+    report = scan(service.databases.get(), config, as_of, staff_channel)
+    clock = service.clock
+    if isinstance(clock, ServiceClock) and as_of > clock():
+        # Rows queued "as of" a later moment are due only then: deliver as of it.
+        clock.advance(as_of - clock())
+    service.delivery.drain()
+    print(report.summary(config.service.tz))
+    return 0
+
+
 def check_config(path: Path) -> int:
     try:
         load_config(path)
@@ -292,6 +363,17 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--config", help="config file (default: $ICETA_CONFIG or config.yaml)")
+    deadlines_command = commands.add_parser(
+        "check-deadlines", help="one deadline scan as of --now, sending what is due"
+    )
+    deadlines_command.add_argument(
+        "--config", help="config file (default: $ICETA_CONFIG or config.yaml)"
+    )
+    deadlines_command.add_argument(
+        "--now",
+        metavar="ISO8601",
+        help="scan as of this moment (default: now); without an offset, in service.timezone",
+    )
     args = parser.parse_args(argv)
     path = config_path(args.config, environ)
     if args.command == "check-config":
@@ -303,6 +385,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return 2
+    if args.command == "check-deadlines":
+        return check_deadlines(config, environ, args.now)
     return serve(config, environ)
 
 
