@@ -59,8 +59,10 @@ def reminder_candidates(
         )
         SELECT t.*, due.stage AS stage FROM due JOIN tickets AS t ON t.id = due.id
         WHERE NOT EXISTS (
+            -- coalesce(t.id, 0), not t.id: only an operand without column affinity
+            -- lets SQLite search the expression index notices_once
             SELECT 1 FROM notices AS n
-            WHERE n.kind = :kind AND coalesce(n.ticket_id, 0) = due.id
+            WHERE n.kind = :kind AND coalesce(n.ticket_id, 0) = coalesce(t.id, 0)
               AND n.key = due.stage || '@' || t.assigned_at
         )
         ORDER BY t.deadline_at, t.id
@@ -97,7 +99,7 @@ def overdue_candidates(
         SELECT t.*, late.round AS round FROM late JOIN tickets AS t ON t.id = late.id
         WHERE NOT EXISTS (
             SELECT 1 FROM notices AS n
-            WHERE n.kind = :kind AND coalesce(n.ticket_id, 0) = late.id
+            WHERE n.kind = :kind AND coalesce(n.ticket_id, 0) = coalesce(t.id, 0)
               AND n.key = late.round || '@' || t.assigned_at
         )
         ORDER BY t.deadline_at, t.id
