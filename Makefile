@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format check-config bench clean
+.PHONY: run test lint format check-config bench browser clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,15 @@ lint: .venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: .venv lint
+# Debian's Chromium for the browser tests of the try-it console (Playwright drives
+# it by path; no browser is downloaded). Installs with apt-get when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium fonts-noto-color-emoji >/dev/null; }
+
+test: .venv browser lint
 	$(BIN)/python -m pytest -q
 
 # The deadline scan with 1,000,000 closed tickets (a few minutes; not part of `make test`).

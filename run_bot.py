@@ -96,6 +96,7 @@ def build_service(
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from bot.model import LOCAL, TELEGRAM, WHATSAPP
+    from handlers.console import console_blueprint
     from handlers.deadlines import DeadlineJobs
     from handlers.delivery import Delivery, Sender
     from handlers.ingest import Databases, Ingest, ServiceClock
@@ -243,6 +244,19 @@ def build_service(
         misfire_grace_time=3600,
         next_run_time=started,
     )
+    if channels.local:
+
+        def simulate() -> str:
+            """The console moved the clock: run what the scheduler would have run by now."""
+            report = deadline_jobs.scan()
+            deadline_jobs.digest()
+            return report.summary(config.service.tz) if report else "the scan failed (see the log)"
+
+        real_channels_on = channels.telegram or channels.whatsapp
+        app.register_blueprint(
+            console_blueprint(config, clock, None if real_channels_on else simulate)
+        )
+
     return Service(
         config,
         app,
@@ -278,8 +292,8 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
     log.info("serving on http://%s:%s (health: /healthz)", shown_host, server.effective_port)
     if service.channels.local:
         log.info(
-            "try it locally: POST http://%s:%s/local/messages "
-            '{"chat": "citizen:siti", "text": "Jalan di desa kami berlubang besar"}',
+            "try it: open http://%s:%s/try in a browser (citizen, agency group and "
+            "supervisors side by side; the JSON API is under /local/)",
             shown_host,
             server.effective_port,
         )

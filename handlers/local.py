@@ -169,6 +169,11 @@ def transcript(databases: Databases, chat_id: str, after: int) -> list[dict[str,
                 "text": row["text"] or "",
                 "kind": payload.get("kind", "text"),
                 "buttons": payload.get("buttons", []),
+                "pressed": payload.get("button_data", ""),
+                "photos": [
+                    a.get("name") or a.get("ref", "") for a in payload.get("attachments", [])
+                ],
+                "location": payload.get("location"),
                 "ticket_id": row["ticket_id"],
                 "at": row["at"],
             }
@@ -183,9 +188,7 @@ def local_blueprint(
 
     @blueprint.before_request
     def loopback_only() -> Response | None:
-        if not current_app.config.get("LOCAL_CONSOLE_OPEN") and not _is_loopback(
-            request.remote_addr
-        ):
+        if not current_app.config.get("LOCAL_CONSOLE_OPEN") and not is_loopback_request():
             return _error("the local channel is only reachable from this machine", 403)
         return None
 
@@ -232,8 +235,10 @@ def local_blueprint(
     return blueprint
 
 
-def _is_loopback(address: str | None) -> bool:
-    return bool(address) and (address.startswith("127.") or address in ("::1", "localhost"))
+def is_loopback_request() -> bool:
+    """Whether the request came from this machine (the TCP peer, not a forwarded header)."""
+    address = request.remote_addr or ""
+    return address.startswith("127.") or address in ("::1", "localhost")
 
 
 def _error(message: str, status: int) -> Response:

@@ -97,7 +97,7 @@ def test_serve_without_tokens_starts_and_says_what_is_off(
     log = log_path.read_text()
     assert "channel telegram: off (TELEGRAM_BOT_TOKEN is not set)" in log
     assert "channel whatsapp: off (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are not set)" in log
-    assert f"try it locally: POST {base}/local/messages" in log
+    assert f"try it: open {base}/try in a browser" in log
     assert process.poll() is None
 
 

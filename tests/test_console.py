@@ -1,0 +1,165 @@
+"""The local try-it console in a real browser: headless Chromium (Debian's) driven by
+Playwright against a real `serve` process. A citizen files a complaint, the agency
+answers and closes it, the citizen rates it, and a fast-forward shows an overdue
+alert — each step asserted on what is on the screen; each pane is saved as a
+screenshot under tests/artifacts/ for people to look at."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import playwright.sync_api as playwright_api
+import pytest
+
+from tests.test_serve import ROOT, clean_env, free_port, get_json, wait_until, write_config
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+if not Path(CHROMIUM).exists():  # `make test` installs it; a silent skip would hide that
+    raise RuntimeError(
+        "Debian's chromium is missing: run `make browser` (apt-get install chromium)"
+    )
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    config = write_config(tmp_path, port)
+    with (tmp_path / "serve.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "run_bot.py", "serve", "--config", str(config)],
+            cwd=ROOT,
+            env=clean_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: get_json(f"{base}/healthz"))
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
+
+
+@pytest.fixture
+def page(server: str) -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{server}/try")
+        yield page
+        browser.close()
+
+
+def pane(page: object, name: str) -> object:
+    return page.locator(f"#pane-{name}")
+
+
+def say(page: object, name: str, text: str) -> None:
+    composer = pane(page, name).locator("form.composer input[name=text]")
+    composer.fill(text)
+    composer.press("Enter")
+
+
+def shows(page: object, name: str, text: str) -> None:
+    playwright_api.expect(pane(page, name).locator(".messages")).to_contain_text(text)
+
+
+def press(page: object, name: str, label: str) -> None:
+    pane(page, name).locator(".msg .buttons button", has_text=label).last.click()
+
+
+def test_complaint_answered_closed_rated_then_an_overdue_alert(page: object, server: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    expect = playwright_api.expect
+    expect(page.locator("h1")).to_contain_text("konsol coba lokal")
+
+    # the citizen files a complaint
+    say(page, "citizen", "Jalan di Desa Lohbener berlubang besar sekali")
+    shows(page, "citizen", "Masalah ini termasuk kategori apa?")
+    press(page, "citizen", "Jalan dan jembatan rusak")
+    shows(page, "citizen", "Di mana lokasinya?")
+    press(page, "citizen", "Lewati")
+    shows(page, "citizen", "Kirim foto kondisinya")
+    pane(page, "citizen").locator('[data-send="photo"]').click()
+    shows(page, "citizen", "Foto diterima (1)")
+    press(page, "citizen", "Selesai")
+    shows(page, "citizen", "Periksa pengaduan Anda")
+    press(page, "citizen", "1. Kirim")
+    shows(page, "citizen", "tercatat dengan nomor ICT-000001")
+
+    # the agency sees the card and answers by replying to it
+    staff = pane(page, "staff")
+    expect(staff.locator("#staff-chat")).to_have_value("agency:pupr")
+    card = staff.locator(".msg.card", has_text="ICT-000001")
+    expect(card).to_contain_text("Menunggu tanggapan")
+    card.locator(".reply-link").click()
+    say(page, "staff", "Tim kami survei besok pagi")
+    shows(page, "citizen", "Tim kami survei besok pagi")
+    expect(card).to_contain_text("Sudah ditanggapi")  # the card changed in place
+
+    # the agency closes it, the citizen confirms and rates
+    card.locator(".buttons button", has_text="Selesai").click()
+    shows(page, "citizen", "Apakah masalahnya sudah beres?")
+    press(page, "citizen", "1. Sudah beres")
+    shows(page, "citizen", "Beri nilai layanan")
+    press(page, "citizen", "5")
+    shows(page, "citizen", "Ada komentar?")
+    say(page, "citizen", "Cepat sekali, terima kasih")
+    shows(page, "citizen", "Terima kasih atas penilaian Anda")
+    expect(card).to_contain_text("Ditutup")
+    shows(page, "staff", "Nilai pelapor untuk ICT-000001: 5/5")
+
+    # a second complaint nobody answers; a day passes in a click
+    page.locator("#citizen-name").fill("budi")
+    page.locator("#citizen-name").dispatch_event("change")
+    say(page, "citizen", "Sampah menumpuk di TPS Pasar Baru sudah seminggu")
+    press(page, "citizen", "Sampah")
+    press(page, "citizen", "Lewati")
+    press(page, "citizen", "Lewati")
+    press(page, "citizen", "1. Kirim")
+    shows(page, "citizen", "ICT-000002")
+    page.locator("[data-advance='24']").click()
+    expect(page.locator("#clock-result")).to_contain_text("Waktu dimajukan 24 jam")
+    expect(page.locator("#clock-offset")).to_contain_text("dimajukan 24")
+    shows(page, "supervisors", "ICT-000002")
+    shows(page, "supervisors", "terlambat")
+
+    for name in ("citizen", "staff", "supervisors"):
+        pane(page, name).screenshot(path=str(ARTIFACTS / f"console-{name}.png"))
+    page.screenshot(path=str(ARTIFACTS / "console.png"), full_page=True)
+    assert (ARTIFACTS / "console-supervisors.png").stat().st_size > 5_000
+
+
+def test_english_switch_and_a_phone_sized_screen(page: object) -> None:
+    expect = playwright_api.expect
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#language").click()
+    expect(page.locator("h1")).to_contain_text("local try-it console")
+    expect(pane(page, "citizen").locator("h2")).to_contain_text("Citizen")
+    box = pane(page, "citizen").bounding_box()
+    assert box is not None and box["width"] <= 390
+    say(page, "citizen", "english")
+    shows(page, "citizen", "Language switched to English")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "console-phone.png"), full_page=True)

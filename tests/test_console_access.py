@@ -1,0 +1,48 @@
+"""Who may open the try-it console and move its clock (no browser needed)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from bot.config import parse_config
+from run_bot import build_service
+from tests.harness import TEST_CONFIG
+
+OUTSIDE = {"REMOTE_ADDR": "203.0.113.7"}
+
+
+def service_with(tmp_path: Path, **service: object) -> object:
+    raw = copy.deepcopy(TEST_CONFIG)
+    raw["service"].update(service)
+    return build_service(parse_config(raw), {}, tmp_path)
+
+
+def test_the_console_answers_this_machine_only_by_default(tmp_path: Path) -> None:
+    client = service_with(tmp_path).app.test_client()
+    page = client.get("/try")
+    assert page.status_code == 200 and b"konsol coba lokal" in page.data
+    assert client.get("/try", environ_base=OUTSIDE).status_code == 403
+    assert client.get("/try/console.js", environ_base=OUTSIDE).status_code == 403
+    assert client.get("/local/clock", environ_base=OUTSIDE).status_code == 403
+    assert client.post("/local/clock", json={"advance_hours": 24}, environ_base=OUTSIDE).status_code == 403
+    assert client.get("/local/clock").json["offset_hours"] == 0
+
+
+def test_bound_to_a_public_address_the_console_is_off_unless_turned_on(tmp_path: Path) -> None:
+    off = service_with(tmp_path / "off", host="0.0.0.0").app.test_client()
+    assert off.get("/try").status_code == 404
+    assert off.get("/local/chats").status_code == 404
+    on = service_with(tmp_path / "on", host="0.0.0.0", local_console=True).app.test_client()
+    assert on.get("/try", environ_base=OUTSIDE).status_code == 200
+
+
+def test_the_clock_only_moves_forward_by_a_sane_amount(tmp_path: Path) -> None:
+    service = service_with(tmp_path)
+    client = service.app.test_client()
+    for bad in ({"advance_hours": -1}, {"advance_hours": 0}, {"advance_hours": "24"}, {"advance_hours": 10_000}, [], {}):
+        assert client.post("/local/clock", json=bad).status_code == 400
+    assert client.get("/local/clock").json["offset_hours"] == 0
+    moved = client.post("/local/clock", json={"advance_hours": 12})
+    assert moved.status_code == 200 and moved.json["offset_hours"] == 12 and moved.json["simulated"] is True
+    assert "scan as of" in moved.json["summary"]
