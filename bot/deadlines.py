@@ -445,9 +445,16 @@ def record_breach(session: Session, ticket: Ticket) -> None:
     session.store.save_ticket(ticket)
 
 
+def overdue_now(session: Session) -> list[Ticket]:
+    """Every ticket overdue at `session.now`, most late first: what `/overdue`, `/stats`
+    and the digest count."""
+    tickets = session.store.overdue_tickets(session.now)
+    return [ticket for ticket in tickets if is_overdue(ticket, session.now)]
+
+
 def tell_overdue(session: Session, chat_id: str) -> None:
     """`/overdue`: every ticket overdue now, grouped by agency, most late first."""
-    tickets = session.store.overdue_tickets(session.now)
+    tickets = overdue_now(session)
     if not tickets:
         session.tell_staff(chat_id, session.staff_text("overdue_none"))
         return
@@ -553,7 +560,7 @@ def _report_lines(session: Session, windows: Sequence[Window]) -> list[Line]:
     start = min(window.start for window in windows)
     end = max(window.end for window in windows)
     assignments = store.assignments_between(start, end)
-    overdue = Counter(ticket.agency_id for ticket in store.overdue_tickets(now))
+    overdue = Counter(ticket.agency_id for ticket in overdue_now(session))
     lines: list[Line] = []
     quiet: list[str] = []
     for agency in session.config.agencies:

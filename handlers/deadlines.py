@@ -71,9 +71,13 @@ def scan(db: Database, config: Config, now: datetime, staff_channel: str = LOCAL
             if record_notice(db, notice.kind, notice.ticket.id, notice.key, notice.chat_id, now)
         ]
         announced = deadlines.announce(session, fresh, plan.deferred)
-        expired = due.confirmations_expired(
-            db, now - sla.confirm_window, limit=deadlines.MAX_AUTO_CLOSE
-        )
+        expired = [
+            ticket
+            for ticket in due.confirmations_expired(
+                db, now - sla.confirm_window, limit=deadlines.MAX_AUTO_CLOSE
+            )
+            if deadlines.confirmation_expired(ticket, now, sla.confirm_window)
+        ]
         for ticket in expired:
             lifecycle.auto_close(session, ticket)
     return ScanReport(

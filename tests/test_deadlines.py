@@ -589,3 +589,56 @@ def test_english_staff_texts(tmp_path: Path) -> None:
     reminder = Chat(service, PUPR_CHAT, group=True).inbox()
     assert "⏰ Reminder: 2 tickets without a response, the 24-hour deadline is near" in reminder
     assert "answer each ticket with /reply NUMBER" in reminder
+
+
+# --------------------------------------------------------------------------
+# Over Telegram: the real sender, a local stand-in of the Bot API
+# --------------------------------------------------------------------------
+
+
+def test_a_reminder_in_a_telegram_group_is_answered_by_replying_to_it(tmp_path: Path) -> None:
+    from tests.fakes import telegram_api as tg
+    from tests.fakes.telegram_api import FakeTelegramApi
+    from tests.test_telegram import BUDI, CITIZEN, PUPR, SUPERVISORS, start_world
+
+    with FakeTelegramApi() as api:
+        world = start_world(tmp_path, api)
+        world.file_complaint()
+        [(deadline_text,)] = [
+            tuple(r.values()) for r in world.rows("select deadline_at from tickets")
+        ]
+        deadline = datetime.fromisoformat(deadline_text)
+        db, config = world.service.databases.get(), world.service.config
+        assert scan(db, config, deadline - timedelta(hours=2), "telegram").reminders == 1
+        world.service.delivery.clock = lambda: deadline  # deliver as of the scan
+        world.service.delivery.drain()
+        [reminder] = [m for m in api.sent_to(PUPR) if (m.get("text") or "").startswith("⏰")]
+        assert "ICT-000001 — Jalan dan jembatan rusak — sisa 2 jam" in reminder["text"]
+        world.post(tg.group_text(PUPR, BUDI, "Tim sudah di lokasi", reply_to_message=reminder))
+        assert (
+            "Tanggapan Dinas PUPR untuk ICT-000001:\nTim sudah di lokasi"
+            in world.texts(CITIZEN)[-1]
+        )
+        assert scan(db, config, deadline, "telegram").overdue_alerts == 0
+        assert not [t for t in world.texts(SUPERVISORS) if t.startswith("🚨")]
+
+
+def test_serve_schedules_one_scan_a_minute_and_the_digest_at_digest_time(tmp_path: Path) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from bot.config import parse_config
+    from run_bot import build_service
+
+    service = build_service(parse_config(TEST_CONFIG), {}, tmp_path)
+    jobs = {job.id: job for job in service.scheduler.get_jobs()}  # type: ignore[attr-defined]
+    assert set(jobs) == {"forget-old-deliveries", "deadline-scan", "daily-digest"}
+    scan_job, digest_job = jobs["deadline-scan"], jobs["daily-digest"]
+    assert isinstance(scan_job.trigger, IntervalTrigger)
+    assert scan_job.trigger.interval == timedelta(minutes=1)
+    assert isinstance(digest_job.trigger, CronTrigger)
+    assert str(digest_job.trigger.timezone) == "Asia/Jakarta"
+    fields = {field.name: str(field) for field in digest_job.trigger.fields}
+    assert (fields["hour"], fields["minute"]) == ("7", "0")
+    for job in (scan_job, digest_job):
+        assert job.max_instances == 1 and job.coalesce  # a slow run never overlaps the next
