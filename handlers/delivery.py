@@ -8,6 +8,9 @@ sends it. Channel quirks live in the senders, not here.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,10 +26,12 @@ from storage.outbox import (
     OutboxItem,
     card_message_id,
     claim_due,
+    lease_owners,
     mark_failed,
     mark_held,
     mark_retry,
     mark_sent,
+    release_leases,
 )
 from storage.repository import SqliteStore
 
@@ -80,6 +85,30 @@ class Sender(Protocol):
         ...
 
 
+def lease_owner() -> str:
+    """This process, as the owner of outbox leases: host, pid and a per-start token."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def owner_is_gone(owner: str, me: str) -> bool:
+    """Whether a lease owner is a process of this host that no longer runs."""
+    host, _, rest = owner.partition(":")
+    pid_text, _, token = rest.partition(":")
+    my_host, _, my_rest = me.partition(":")
+    my_pid, _, my_token = my_rest.partition(":")
+    if host != my_host or not pid_text.isdigit():
+        return False  # another machine's process: its leases simply expire
+    if pid_text == my_pid:
+        return token != my_token  # an earlier run that had our pid (e.g. pid 1 in a container)
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class Delivery:
     """Drains the outbox: claims due rows, sends them, records the result."""
 
@@ -99,12 +128,24 @@ class Delivery:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.owner = lease_owner()
+
+    def take_back_dead_leases(self) -> int:
+        """Rows a killed process had claimed are sent now, not when its lease runs out."""
+        db = self.databases.get()
+        released = 0
+        for owner in lease_owners(db, self.clock()):
+            if owner_is_gone(owner, self.owner):
+                released += release_leases(db, owner)
+        if released:
+            log.warning("took back %d outbox rows leased by a process that is gone", released)
+        return released
 
     # --- one pass
     def run_once(self, limit: int = 50) -> int:
         """Send every due row (up to `limit`); returns how many were attempted."""
         db = self.databases.get()
-        items = claim_due(db, self.clock(), limit=limit)
+        items = claim_due(db, self.clock(), limit=limit, owner=self.owner)
         for item in items:
             self._deliver(item)
         return len(items)
@@ -195,6 +236,8 @@ class Delivery:
         self._wake.set()
 
     def start(self, idle_seconds: float = 1.0) -> None:
+        self.take_back_dead_leases()
+
         def loop() -> None:
             while not self._stop.is_set():
                 try:

@@ -243,3 +243,15 @@ def m003_media(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX media_pending ON media (created_at) WHERE status = 'pending'")
+
+
+@migrations()
+def m004_lease_owner_and_retention(db: Database) -> None:
+    """Who holds an outbox lease (so a restart can take back a dead process's leases),
+    and when a closed ticket's personal data was removed by the retention job."""
+    db.execute("ALTER TABLE outbox ADD COLUMN lease_owner TEXT")
+    db.execute("ALTER TABLE tickets ADD COLUMN anonymised_at TEXT")
+    db.execute(
+        "CREATE INDEX tickets_to_anonymise ON tickets (closed_at) "
+        "WHERE anonymised_at IS NULL AND status IN ('closed', 'rejected', 'referred')"
+    )

@@ -43,6 +43,7 @@ def claim_due(
     limit: int = 20,
     lease_seconds: float = 30,
     channels: Collection[str] | None = None,
+    owner: str = "",
 ) -> list[OutboxItem]:
     """Lease up to `limit` due pending rows, oldest first (optionally only some channels).
 
@@ -73,8 +74,9 @@ def claim_due(
             )
         )
         db.execute(
-            "UPDATE outbox SET lease_until = ? WHERE id IN (SELECT value FROM json_each(?))",
-            [lease_until, json.dumps([row["id"] for row in rows])],
+            "UPDATE outbox SET lease_until = ?, lease_owner = ? "
+            "WHERE id IN (SELECT value FROM json_each(?))",
+            [lease_until, owner or None, json.dumps([row["id"] for row in rows])],
         )
     return [
         OutboxItem(
@@ -85,6 +87,27 @@ def claim_due(
         )
         for row in rows
     ]
+
+
+def lease_owners(db: Database, now: datetime) -> list[str]:
+    """Owners of the leases still running on pending rows."""
+    rows = db.query(
+        "SELECT DISTINCT lease_owner FROM outbox WHERE status = 'pending' "
+        "AND lease_until > ? AND lease_owner IS NOT NULL",
+        [to_db_time(now)],
+    )
+    return [row["lease_owner"] for row in rows]
+
+
+def release_leases(db: Database, owner: str) -> int:
+    """Take back the leases of an owner that is gone (a process killed mid-send)."""
+    with transaction(db):
+        cursor = db.execute(
+            "UPDATE outbox SET lease_until = NULL, lease_owner = NULL "
+            "WHERE status = 'pending' AND lease_owner = ?",
+            [owner],
+        )
+    return cursor.rowcount
 
 
 def mark_sent(db: Database, item_id: int, provider_message_ids: list[str], now: datetime) -> None:
