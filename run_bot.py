@@ -103,6 +103,7 @@ def build_service(
     from handlers.local import LocalSender
     from handlers.web import Channels, create_app
     from storage.housekeeping import forget_old_deliveries
+    from storage.retention import retention_job
 
     database = Path(config.service.database)
     if not database.is_absolute():
@@ -214,6 +215,19 @@ def build_service(
         replace_existing=True,
         max_instances=1,
         coalesce=True,
+    )
+    # Privacy (PRODUCT.md §9): closed tickets lose personal data after the retention period.
+    scheduler.add_job(
+        retention_job,
+        "cron",
+        hour=2,
+        minute=30,
+        args=[databases, config.privacy.retention, clock],
+        id="retention",
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=6 * 3600,
     )
     # Deadlines (PRODUCT.md §6): what is due is derived from ticket rows and each
     # notice is recorded, so the first runs right at start catch up on anything
