@@ -25,7 +25,10 @@ def test_the_console_answers_this_machine_only_by_default(tmp_path: Path) -> Non
     assert client.get("/try", environ_base=OUTSIDE).status_code == 403
     assert client.get("/try/console.js", environ_base=OUTSIDE).status_code == 403
     assert client.get("/local/clock", environ_base=OUTSIDE).status_code == 403
-    assert client.post("/local/clock", json={"advance_hours": 24}, environ_base=OUTSIDE).status_code == 403
+    assert (
+        client.post("/local/clock", json={"advance_hours": 24}, environ_base=OUTSIDE).status_code
+        == 403
+    )
     assert client.get("/local/clock").json["offset_hours"] == 0
 
 
@@ -40,9 +43,20 @@ def test_bound_to_a_public_address_the_console_is_off_unless_turned_on(tmp_path:
 def test_the_clock_only_moves_forward_by_a_sane_amount(tmp_path: Path) -> None:
     service = service_with(tmp_path)
     client = service.app.test_client()
-    for bad in ({"advance_hours": -1}, {"advance_hours": 0}, {"advance_hours": "24"}, {"advance_hours": 10_000}, [], {}):
+    for bad in (
+        {"advance_hours": -1},
+        {"advance_hours": 0},
+        {"advance_hours": "24"},
+        {"advance_hours": 10_000},
+        [],
+        {},
+    ):
         assert client.post("/local/clock", json=bad).status_code == 400
     assert client.get("/local/clock").json["offset_hours"] == 0
     moved = client.post("/local/clock", json={"advance_hours": 12})
-    assert moved.status_code == 200 and moved.json["offset_hours"] == 12 and moved.json["simulated"] is True
+    assert (
+        moved.status_code == 200
+        and moved.json["offset_hours"] == 12
+        and moved.json["simulated"] is True
+    )
     assert "scan as of" in moved.json["summary"]
