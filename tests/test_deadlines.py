@@ -632,7 +632,7 @@ def test_serve_schedules_one_scan_a_minute_and_the_digest_at_digest_time(tmp_pat
 
     service = build_service(parse_config(TEST_CONFIG), {}, tmp_path)
     jobs = {job.id: job for job in service.scheduler.get_jobs()}  # type: ignore[attr-defined]
-    assert set(jobs) == {"forget-old-deliveries", "deadline-scan", "daily-digest"}
+    assert set(jobs) == {"forget-old-deliveries", "deadline-scan", "daily-digest", "retention"}
     scan_job, digest_job = jobs["deadline-scan"], jobs["daily-digest"]
     assert isinstance(scan_job.trigger, IntervalTrigger)
     assert scan_job.trigger.interval == timedelta(minutes=1)
