@@ -508,8 +508,8 @@ def _duplicates(section: str, what: str, ids: list[str]) -> list[tuple[str, str]
 def _unknown_agency(agency_id: str, known: list[str]) -> str:
     close = difflib.get_close_matches(agency_id.lower(), known, n=1)
     if close:
-        return f"unknown agency '{agency_id}'; did you mean '{close[0]}'?"
-    return f"unknown agency '{agency_id}' (known: {', '.join(known)})"
+        return f"unknown agency {agency_id!r}; did you mean '{close[0]}'?"
+    return f"unknown agency {agency_id!r} (known: {', '.join(known)})"
 
 
 def _duplicate_chats(config: Config) -> list[tuple[str, str]]:
@@ -713,7 +713,10 @@ def _path(loc: Sequence[int | str]) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
-            path += f".{part}" if path else str(part)
+            # An empty key or one with a line break is shown quoted: one problem, one line.
+            name = str(part)
+            name = name if name and name.isprintable() else repr(name)
+            path += f".{name}" if path else name
     return path
 
 

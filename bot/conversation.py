@@ -23,7 +23,7 @@ from bot.model import (
 )
 from bot.routing import suggest
 from bot.session import Session
-from bot.tickets import find_number, parse_number
+from bot.tickets import find_number, parse_id, parse_number
 
 FAST_PATH_LENGTH = 15  # idle text this long is taken as the complaint itself
 MIN_DESCRIPTION = 10
@@ -428,7 +428,7 @@ class _Chat:
             self._take_files(list(files))
             self._ask_category()
             return None
-        if self.word.isdigit() and 1 <= int(self.word) <= len(choices):
+        if self.word.isdecimal() and 1 <= int(self.word) <= len(choices):
             ticket = self.session.store.ticket(choices[int(self.word) - 1])
             self._set_idle()
             if ticket is not None and ticket.is_open:
@@ -486,7 +486,7 @@ class _Chat:
 
     def _on_category(self) -> int | None:
         categories = self.session.config.categories
-        if self.word.isdigit() and 0 <= int(self.word) <= len(categories):
+        if self.word.isdecimal() and 0 <= int(self.word) <= len(categories):
             choice = int(self.word)
             self.conversation.draft["category"] = categories[choice - 1].id if choice else ""
             self.conversation.state = "location"
@@ -609,10 +609,11 @@ class _Chat:
     # --- after the agency resolves
     def _confirm_from_button(self, data: str) -> int | None:
         parts = data.split(":")
-        if len(parts) != 3 or not parts[1].isdigit():
+        ticket_id = parse_id(parts[1]) if len(parts) == 3 else None
+        if ticket_id is None:
             self.reply(self.t("invalid_choice"))
             return None
-        self.conversation.context["ticket"] = int(parts[1])
+        self.conversation.context["ticket"] = ticket_id
         self.word = parts[2]
         return self._on_confirm_fix()
 
@@ -660,8 +661,8 @@ class _Chat:
 
     def _on_rate(self) -> int | None:
         ticket_id = self.conversation.context.get("ticket")
-        if not self.word.isdigit() or not 1 <= int(self.word) <= 5 or ticket_id is None:
-            if not self.word.isdigit() and len(self.text) >= FAST_PATH_LENGTH:
+        if not self.word.isdecimal() or not 1 <= int(self.word) <= 5 or ticket_id is None:
+            if not self.word.isdecimal() and len(self.text) >= FAST_PATH_LENGTH:
                 self._set_idle()  # they moved on to something else
                 return self._on_idle()
             self.reply(self.t("ask_rating", number=self.session.number(ticket_id or 0)))

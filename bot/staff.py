@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bot import deadlines, lifecycle
 from bot.model import Attachment, Button, Inbound, Status, Ticket
 from bot.session import Session
-from bot.tickets import parse_number
+from bot.tickets import parse_id, parse_number
 from bot.timefmt import format_duration
 
 AGENCY, DISPATCH, SUPERVISOR = "agency", "dispatch", "supervisor"
@@ -306,9 +306,10 @@ class _StaffChat:
     # --- card buttons
     def _button(self, data: str) -> int | None:
         parts = data.split(":")
-        if len(parts) < 2 or not parts[1].isdigit():
+        ticket_id = parse_id(parts[1]) if len(parts) >= 2 else None
+        if ticket_id is None:
             return None
-        action, ticket = parts[0], self.session.store.ticket(int(parts[1]))
+        action, ticket = parts[0], self.session.store.ticket(ticket_id)
         if ticket is None:
             return None
         if not self._allowed(ticket):

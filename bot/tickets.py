@@ -17,13 +17,20 @@ def _pattern(prefix: str) -> re.Pattern[str]:
 def parse_number(prefix: str, text: str) -> int | None:
     """The ticket id typed as `ICT-000042`, `ict000042`, `ICT 42` or `42`; else None."""
     cleaned = text.strip()
-    if cleaned.isdigit() and len(cleaned) <= 9:
+    if cleaned.isdecimal() and len(cleaned) <= 9:  # isdigit() would take "²", which int() refuses
         value = int(cleaned)
         return value if value > 0 else None
     match = _pattern(prefix).fullmatch(cleaned)
     if match:
         value = int(match.group(1))
         return value if value > 0 else None
+    return None
+
+
+def parse_id(text: str) -> int | None:
+    """The ticket id in a button's data (`claim:42` -> `42`): ASCII digits, at most 9."""
+    if text.isascii() and text.isdigit() and len(text) <= 9:
+        return int(text)
     return None
 
 
@@ -38,8 +45,8 @@ def find_number(prefix: str, text: str) -> int | None:
 
 def mask_phone(phone: str) -> str:
     """`+6281234567890` -> `+62 812-****-7890`; the agency sees enough to recognise, not to call."""
-    digits = re.sub(r"\D", "", phone.removeprefix("whatsapp:"))
-    if len(digits) < 8:
+    digits = re.sub(r"[^0-9]", "", phone.removeprefix("whatsapp:"))
+    if len(digits) < 10:  # the first 5 and last 4 digits would be all of it
         return "****"
     if digits.startswith("62"):
         country, rest = "62", digits[2:]

@@ -227,7 +227,7 @@ def local_blueprint(
     def read() -> Response:
         chat = request.args.get("chat", "")
         after_raw = request.args.get("after", "0")
-        if not after_raw.isdigit():
+        if not (after_raw.isascii() and after_raw.isdigit() and len(after_raw) <= 18):
             raise BadRequest("'after' must be a message id (a whole number)")
         chat_id, _ = chat_id_for(config, chat, staff_is_local)
         return jsonify({"chat": chat, "messages": transcript(databases, chat_id, int(after_raw))})

@@ -98,36 +98,36 @@ def _interpret(update: Update, update_id: int, raw: dict[str, Any]) -> ParsedUpd
         query = update.callback_query
         message = query.message
         if message is None or query.data is None:
-            return ParsedUpdate(update_id, callback_query_id=query.id)
+            return ParsedUpdate(update_id, callback_query_id=_text(query.id))
         chat = message.chat
         user = query.from_user
         return ParsedUpdate(
             update_id,
             Inbound(
                 channel=TELEGRAM,
-                chat_id=str(chat.id),
+                chat_id=_id(chat.id),
                 provider_id=provider_id,
-                sender_id=str(user.id),
-                sender_name=user.full_name,
+                sender_id=_id(user.id),
+                sender_name=_full_name(user),
                 is_group=chat.type != "private",
-                button_data=str(query.data)[:64],
+                button_data=_text(query.data)[:64],
                 raw=raw,
             ),
-            callback_query_id=query.id,
+            callback_query_id=_text(query.id),
         )
     if update.my_chat_member is not None:
         member = update.my_chat_member
         if member.new_chat_member.status in ("member", "administrator"):
-            return ParsedUpdate(update_id, joined=(str(member.chat.id), member.chat.title or ""))
+            return ParsedUpdate(update_id, joined=(_id(member.chat.id), _text(member.chat.title)))
         return ParsedUpdate(update_id)
     message = update.message
     if message is None:  # edited messages, channel posts, ...: noted, not acted on
         return ParsedUpdate(update_id)
     chat = message.chat
     if message.migrate_to_chat_id:
-        return ParsedUpdate(update_id, migration=(str(chat.id), str(message.migrate_to_chat_id)))
+        return ParsedUpdate(update_id, migration=(_id(chat.id), _id(message.migrate_to_chat_id)))
     if message.migrate_from_chat_id:
-        return ParsedUpdate(update_id, migration=(str(message.migrate_from_chat_id), str(chat.id)))
+        return ParsedUpdate(update_id, migration=(_id(message.migrate_from_chat_id), _id(chat.id)))
     user = message.from_user
     if user is None or user.is_bot:
         return ParsedUpdate(update_id)
@@ -136,24 +136,66 @@ def _interpret(update: Update, update_id: int, raw: dict[str, Any]) -> ParsedUpd
         update_id,
         Inbound(
             channel=TELEGRAM,
-            chat_id=str(chat.id),
+            chat_id=_id(chat.id),
             provider_id=provider_id,
-            sender_id=str(user.id),
-            sender_name=user.full_name,
-            text=message.text or message.caption or "",
+            sender_id=_id(user.id),
+            sender_name=_full_name(user),
+            text=_text(message.text) or _text(message.caption),
             is_group=chat.type != "private",
             attachments=_attachments(message),
             location=_location(message),
-            reply_to_message_id=str(reply.message_id) if reply is not None else "",
+            reply_to_message_id=_id(reply.message_id) if reply is not None else "",
             raw=raw,
         ),
     )
 
 
+# python-telegram-bot builds objects from whatever JSON it is given without checking
+# types, so each field we keep is checked here: a number where Telegram sends text,
+# or a latitude of 1e308, makes the update malformed instead of crashing the core.
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise TypeError("a text field is not text")
+    return value
+
+
+def _id(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("an id is not an integer")
+    return str(value)
+
+
+def _full_name(user: Any) -> str:
+    return " ".join(part for part in (_text(user.first_name), _text(user.last_name)) if part)
+
+
+def _file_id(item: Any) -> str:
+    file_id = _text(item.file_id)
+    if not file_id:
+        raise ValueError("a file without a file_id")
+    return file_id
+
+
+def _point(location: Any, address: str = "") -> Location:
+    latitude, longitude = location.latitude, location.longitude
+    for value, bound in ((latitude, 90), (longitude, 180)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not -bound <= value <= bound  # also false for NaN
+        ):
+            raise ValueError("a location off the map")
+    return Location(float(latitude), float(longitude), address)
+
+
 def _attachments(message: Any) -> tuple[Attachment, ...]:
     found: list[Attachment] = []
     if message.photo:
-        found.append(Attachment("photo", message.photo[-1].file_id, "image/jpeg"))
+        found.append(Attachment("photo", _file_id(message.photo[-1]), "image/jpeg"))
     for kind, item in (
         ("voice", message.voice),
         ("voice", message.audio),
@@ -165,23 +207,23 @@ def _attachments(message: Any) -> tuple[Attachment, ...]:
             found.append(
                 Attachment(
                     kind,
-                    item.file_id,
-                    getattr(item, "mime_type", "") or "",
-                    getattr(item, "file_name", "") or "",
+                    _file_id(item),
+                    _text(getattr(item, "mime_type", "")),
+                    _text(getattr(item, "file_name", "")),
                 )
             )
     if message.sticker is not None:
-        found.append(Attachment("sticker", message.sticker.file_id))
+        found.append(Attachment("sticker", _file_id(message.sticker)))
     return tuple(found)
 
 
 def _location(message: Any) -> Location | None:
     if message.venue is not None:
         venue = message.venue
-        address = ", ".join(part for part in (venue.title, venue.address) if part)
-        return Location(venue.location.latitude, venue.location.longitude, address)
+        address = ", ".join(part for part in (_text(venue.title), _text(venue.address)) if part)
+        return _point(venue.location, address)
     if message.location is not None:
-        return Location(message.location.latitude, message.location.longitude)
+        return _point(message.location)
     return None
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify
+from flask import Blueprint, Flask, Response, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from bot.config import Config
@@ -16,6 +18,42 @@ from storage.outbox import backlog, failed_count
 
 # Anything bigger is not a chat message; refuse it before reading it.
 MAX_BODY_BYTES = 256 * 1024
+
+
+class JsonBodies(DefaultJSONProvider):
+    """JSON as every route reads request bodies (`request.get_json`).
+
+    Python's json module accepts two things nothing downstream can keep: a
+    lone surrogate (`"\\ud800"`, which SQLite cannot encode) and nesting past
+    the recursion limit (a RecursionError). Both become a ValueError, which
+    `get_json` treats like any other body that is not JSON: a 400.
+    """
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            value = super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+        pending = [value]
+        while pending:  # a loop, not recursion: the value may be nested ~900 deep
+            item = pending.pop()
+            if isinstance(item, str):
+                if not item.isascii() and not _encodable(item):
+                    raise ValueError("a JSON string holds a lone surrogate")
+            elif isinstance(item, dict):
+                pending.extend(item)
+                pending.extend(item.values())
+            elif isinstance(item, list):
+                pending.extend(item)
+        return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass
@@ -43,8 +81,19 @@ def create_app(
 ) -> Flask:
     """The web app of one service: routes of PRODUCT.md §7 for the channels that are on."""
     app = Flask(__name__)
+    app.json = JsonBodies(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["LOCAL_CONSOLE_OPEN"] = local_console_open
+
+    @app.before_request
+    def readable_query_string() -> tuple[Response, int] | None:
+        # werkzeug decodes it as strict UTF-8 when first read (request.args,
+        # request.full_path) and raises on raw bytes a client may still send.
+        try:
+            request.query_string.decode("utf-8")
+        except UnicodeDecodeError:
+            return jsonify({"error": "the query string is not UTF-8"}), 400
+        return None
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:

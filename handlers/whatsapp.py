@@ -112,7 +112,7 @@ class InvalidMessage(ValueError):
 def normalise_number(raw: str) -> str:
     """`whatsapp:+6281234567890` from `whatsapp:+62 812-3456-7890`, `081234567890`, `6281…`."""
     value = raw.strip().removeprefix("whatsapp:")
-    digits = re.sub(r"\D", "", value)
+    digits = re.sub(r"[^0-9]", "", value)  # not \D: it keeps Arabic-Indic and full-width digits
     if not 6 <= len(digits) <= 15:
         raise InvalidMessage("From is not a phone number")
     if not value.startswith("+") and digits.startswith("0"):
