@@ -317,6 +317,13 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return parts
 
 
+def fit(text: str, limit: int = TEXT_LIMIT) -> str:
+    """`text` cut (with an ellipsis) to what one Telegram message holds."""
+    if utf16_length(text) <= limit:
+        return text
+    return text[: _prefix_within(text, limit - 1)] + "…"
+
+
 def _prefix_within(text: str, limit: int) -> int:
     """The longest prefix length (in characters) whose UTF-16 length is within `limit`."""
     units = 0
@@ -461,7 +468,7 @@ class TelegramSender:
         if edit_message_id is not None:
             try:
                 await bot.edit_message_text(
-                    outbound.text[:TEXT_LIMIT],
+                    fit(outbound.text),
                     chat_id=chat_id,
                     message_id=int(edit_message_id),
                     reply_markup=markup,
@@ -477,7 +484,10 @@ class TelegramSender:
                     error.message,
                 )
         ids: list[str] = []
-        parts = split_text(outbound.text) if outbound.text else []
+        if outbound.kind == "card":  # one message, so it can be edited in place later
+            parts = [fit(outbound.text)]
+        else:
+            parts = split_text(outbound.text) if outbound.text else []
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             message = await bot.send_message(chat_id, part, reply_markup=markup if last else None)

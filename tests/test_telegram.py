@@ -15,7 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from bot.config import parse_config
-from handlers.telegram import SECRET_HEADER, RateLimits, split_text, utf16_length
+from handlers.telegram import SECRET_HEADER, RateLimits, fit, split_text, utf16_length
 from run_bot import Service, build_service
 from tests.fakes import telegram_api as tg
 from tests.fakes.telegram_api import FakeTelegramApi
@@ -354,3 +354,22 @@ def test_stickers_and_status_of_someone_elses_ticket(world: TelegramWorld) -> No
     assert "belum bisa kami proses" in world.texts(OTHER_CITIZEN)[-1]
     world.citizen("status ICT-000001", user=OTHER_CITIZEN)
     assert world.texts(OTHER_CITIZEN)[-1] == "Pengaduan ICT-000001 tidak ditemukan."
+
+
+def test_a_card_stays_one_message_however_long_and_edits_in_place(
+    world: TelegramWorld, api: FakeTelegramApi
+) -> None:
+    world.file_complaint("🚧" * 1400 + " jalan rusak")
+    world.post(tg.group_text(PUPR, BUDI, "/alamat"))  # noise in the group
+    cards = [m for m in api.sent_to(PUPR) if m.get("reply_markup")]
+    assert len(cards) == 1 and utf16_length(cards[0]["text"]) <= 4096
+    world.press(PUPR, cards[0]["message"], "claim:1", user=BUDI)
+    edited = api.message(PUPR, cards[0]["message_id"])
+    assert "Ditangani: Budi" in edited["text"]
+    assert edited["reply_markup"]["inline_keyboard"][0][0]["text"] == "Selesai"
+
+
+def test_fit_cuts_by_telegrams_utf16_count() -> None:
+    assert fit("halo") == "halo"
+    cut = fit("😀" * 3000)
+    assert utf16_length(cut) <= 4096 and cut.endswith("…") and cut.startswith("😀" * 2000)
