@@ -51,6 +51,7 @@ CAPTION_LIMIT = 1024
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_PATH = "/webhooks/telegram"
+MAX_STORE_ATTEMPTS = 5  # polling: tries to store one update before it is skipped
 
 
 # --------------------------------------------------------------------------
@@ -581,6 +582,7 @@ class TelegramRuntime:
     def _poll(self) -> None:
         runner = _Loop(self.bot)
         offset: int | None = None
+        failures: dict[int, int] = {}
         try:
             runner.run(lambda: self.bot.delete_webhook())
             log.info("Telegram polling started")
@@ -606,10 +608,18 @@ class TelegramRuntime:
                     except InvalidUpdate as error:
                         log.warning("ignoring unreadable update %s: %s", update.update_id, error)
                     except Exception:
-                        # Not stored: do not confirm it; Telegram hands it out again.
+                        # Not stored: do not confirm it; Telegram hands it out again —
+                        # unless it failed every time, so one bad update cannot stop the rest.
+                        failures[update.update_id] = failures.get(update.update_id, 0) + 1
                         log.exception("storing update %s failed", update.update_id)
-                        self._stop.wait(2)
-                        break
+                        if failures[update.update_id] < MAX_STORE_ATTEMPTS:
+                            self._stop.wait(2)
+                            break
+                        log.error(
+                            "skipping update %s after %d failures",
+                            update.update_id,
+                            MAX_STORE_ATTEMPTS,
+                        )
                     offset = update.update_id + 1  # stored before it is confirmed
         except TelegramError as error:
             log.error("Telegram polling stopped: %s", error)
