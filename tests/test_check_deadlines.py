@@ -18,7 +18,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.test_serve import ROOT, clean_env, free_port, get_json, wait_until, write_config
+from tests.processes import (
+    ROOT,
+    clean_env,
+    free_port,
+    get_json,
+    start_serve,
+    stop,
+    wait_until,
+    write_config,
+)
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -51,21 +60,13 @@ def bot_texts(base: str, chat: str) -> list[str]:
 def running(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port = free_port()
     config = write_config(tmp_path, port)
-    with (tmp_path / "serve.log").open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "run_bot.py", "serve", "--config", str(config)],
-            cwd=ROOT,
-            env=clean_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_serve(config, tmp_path / "serve.log")
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: get_json(f"{base}/healthz"))
         yield base, config
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        stop(process)
 
 
 def test_check_deadlines_beside_a_running_serve(running: tuple[str, Path], tmp_path: Path) -> None:

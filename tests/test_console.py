@@ -7,16 +7,21 @@ screenshot under tests/artifacts/ for people to look at."""
 from __future__ import annotations
 
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import playwright.sync_api as playwright_api
 import pytest
 
-from tests.test_serve import ROOT, clean_env, free_port, get_json, wait_until, write_config
+from tests.processes import (
+    ROOT,
+    free_port,
+    get_json,
+    start_serve,
+    stop,
+    wait_until,
+    write_config,
+)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -31,21 +36,13 @@ if not Path(CHROMIUM).exists():  # `make test` installs it; a silent skip would 
 def server(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     config = write_config(tmp_path, port)
-    with (tmp_path / "serve.log").open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "run_bot.py", "serve", "--config", str(config)],
-            cwd=ROOT,
-            env=clean_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_serve(config, tmp_path / "serve.log")
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: get_json(f"{base}/healthz"))
         yield base
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=15)
+        stop(process)
 
 
 @pytest.fixture

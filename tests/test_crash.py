@@ -14,35 +14,29 @@ import http.client
 import json
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-from tests.test_serve import ROOT, clean_env, free_port, get_json, wait_until, write_config
+from tests.processes import (
+    free_port,
+    get_json,
+    start_serve,
+    stop,
+    wait_until,
+    write_config,
+)
 
 CLIENTS = 6
 PER_CLIENT = 60
 
 
-def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("a") as out:
-        return subprocess.Popen(
-            [sys.executable, "run_bot.py", "serve", "--config", str(config)],
-            cwd=ROOT,
-            env=clean_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
 def client(
-    port: int, number: int, acknowledged: list[str], attempted: list[str], stop: threading.Event
+    port: int, number: int, acknowledged: list[str], attempted: list[str], halt: threading.Event
 ) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     for index in range(PER_CLIENT):
-        if stop.is_set():
+        if halt.is_set():
             return
         citizen = f"c{number}-{index}"
         body = json.dumps({"chat": f"citizen:{citizen}", "text": "halo", "id": f"msg-{citizen}"})
@@ -64,14 +58,14 @@ def test_sigkill_under_load_loses_nothing_acknowledged_and_repeats_nothing(tmp_p
     config = write_config(tmp_path, port)
     log = tmp_path / "serve.log"
     base = f"http://127.0.0.1:{port}"
-    first = start(config, log)
+    first = start_serve(config, log)
     wait_until(lambda: get_json(f"{base}/healthz"))
 
     acknowledged: list[str] = []
     attempted: list[str] = []
-    stop = threading.Event()
+    halt = threading.Event()
     threads = [
-        threading.Thread(target=client, args=(port, n, acknowledged, attempted, stop))
+        threading.Thread(target=client, args=(port, n, acknowledged, attempted, halt))
         for n in range(CLIENTS)
     ]
     for thread in threads:
@@ -81,7 +75,7 @@ def test_sigkill_under_load_loses_nothing_acknowledged_and_repeats_nothing(tmp_p
         time.sleep(0.005)
     first.send_signal(signal.SIGKILL)  # mid-load: clients are still sending
     first.wait(timeout=10)
-    stop.set()
+    halt.set()
     for thread in threads:
         thread.join(timeout=10)
     assert acknowledged, "no message was acknowledged before the kill"
@@ -89,7 +83,7 @@ def test_sigkill_under_load_loses_nothing_acknowledged_and_repeats_nothing(tmp_p
         "the kill did not land mid-load"
     )
 
-    second = start(config, log)
+    second = start_serve(config, log)
     try:
         wait_until(lambda: get_json(f"{base}/healthz"))
         wait_until(lambda: get_json(f"{base}/healthz")["outbox"]["backlog"] == 0, timeout=30)
@@ -125,5 +119,4 @@ def test_sigkill_under_load_loses_nothing_acknowledged_and_repeats_nothing(tmp_p
         assert [m["from"] for m in said] == ["person", "bot"]
         assert "Selamat datang di I-Ceta" in said[1]["text"]
     finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(timeout=15)
+        stop(second)

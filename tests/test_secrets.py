@@ -5,9 +5,6 @@ API and Twilio are unreachable and every error is being logged."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -16,7 +13,15 @@ from pathlib import Path
 
 from tests.fakes import telegram_api as tg
 from tests.fakes import twilio_api as tw
-from tests.test_serve import ROOT, clean_env, free_port, get_json, wait_until, write_config
+from tests.processes import (
+    clean_env,
+    free_port,
+    get_json,
+    start_serve,
+    stop,
+    wait_until,
+    write_config,
+)
 
 TOKEN = "987654321:AAH-secret-token-do-not-log-0123456789"
 WEBHOOK_SECRET = "webhook-secret-do-not-log-42"
@@ -45,14 +50,7 @@ def test_secrets_stay_out_of_logs_and_answers_even_when_everything_fails(tmp_pat
         "TWILIO_API_BASE_URL": f"http://127.0.0.1:{dead_port}",
     }
     log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "run_bot.py", "serve", "--config", str(config)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_serve(config, log_path, env)
     base = f"http://127.0.0.1:{port}"
     answers: list[bytes] = []
     try:
@@ -83,8 +81,7 @@ def test_secrets_stay_out_of_logs_and_answers_even_when_everything_fails(tmp_pat
         while time.monotonic() < deadline and "unreachable" not in log_path.read_text():
             time.sleep(0.2)
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=15)
+        stop(process)
     log_text = log_path.read_text()
     assert "unreachable" in log_text, "the failures were not logged: the check would prove nothing"
     assert "registering the Telegram webhook failed" in log_text

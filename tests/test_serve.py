@@ -3,92 +3,41 @@ answers /healthz, and a reply committed by a process that died is sent by the ne
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def write_config(tmp_path: Path, port: int) -> Path:
-    config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    config["service"]["database"] = str(tmp_path / "iceta.db")
-    config["service"]["port"] = port
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return path
-
-
-def clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
-        return json.loads(response.read())
-
-
-def wait_until(check: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except Exception as error:  # the server may still be starting
-            last_error = error
-        time.sleep(0.1)
-    raise AssertionError(f"timed out; last error: {last_error}")
+from tests.processes import (
+    ROOT,
+    clean_env,
+    free_port,
+    get_json,
+    start_serve,
+    stop,
+    wait_until,
+    write_config,
+)
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
+def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
     port = free_port()
     config = write_config(tmp_path, port)
     log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "run_bot.py", "serve", "--config", str(config)],
-            cwd=ROOT,
-            env=clean_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    base = f"http://127.0.0.1:{port}"
+    process = start_serve(config, log_path)
     try:
-        yield process, base, log_path
+        yield process, f"http://127.0.0.1:{port}", log_path
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def test_serve_without_tokens_starts_and_says_what_is_off(
-    serve: tuple[subprocess.Popen[str], str, Path],
+    serve: tuple[subprocess.Popen[bytes], str, Path],
 ) -> None:
     process, base, log_path = serve
     health = wait_until(lambda: get_json(f"{base}/healthz"))
@@ -102,12 +51,11 @@ def test_serve_without_tokens_starts_and_says_what_is_off(
 
 
 def test_a_reply_committed_by_a_killed_process_is_sent_by_the_next(
-    tmp_path: Path, serve: tuple[subprocess.Popen[str], str, Path]
+    tmp_path: Path, serve: tuple[subprocess.Popen[bytes], str, Path]
 ) -> None:
     process, base, _ = serve
     wait_until(lambda: get_json(f"{base}/healthz"))
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=10)
+    stop(process)
     # A process that commits a complaint and the bot's reply, then dies before sending.
     script = textwrap.dedent(
         f"""
@@ -124,15 +72,7 @@ def test_a_reply_committed_by_a_killed_process_is_sent_by_the_next(
     died = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=clean_env(), timeout=60)
     assert died.returncode == -signal.SIGKILL
     port = int(base.rsplit(":", 1)[1])
-    log_path = tmp_path / "second.log"
-    with log_path.open("w") as log:
-        second = subprocess.Popen(
-            [sys.executable, "run_bot.py", "serve", "--config", str(write_config(tmp_path, port))],
-            cwd=ROOT,
-            env=clean_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    second = start_serve(write_config(tmp_path, port), tmp_path / "second.log")
     try:
         messages = wait_until(
             lambda: [
@@ -144,8 +84,7 @@ def test_a_reply_committed_by_a_killed_process_is_sent_by_the_next(
         assert "Selamat datang di I-Ceta" in messages[0]["text"]
         assert get_json(f"{base}/healthz")["outbox"]["backlog"] == 0
     finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(timeout=10)
+        stop(second)
 
 
 def test_serve_with_a_telegram_token_registers_the_webhook_and_answers_it(tmp_path: Path) -> None:
@@ -162,14 +101,7 @@ def test_serve_with_a_telegram_token_registers_the_webhook_and_answers_it(tmp_pa
             "TELEGRAM_API_BASE_URL": api.base_url,
         }
         log_path = tmp_path / "serve.log"
-        with log_path.open("w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "run_bot.py", "serve", "--config", str(config)],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        process = start_serve(config, log_path, env)
         try:
             base = f"http://127.0.0.1:{port}"
             health = wait_until(lambda: get_json(f"{base}/healthz"))
@@ -188,8 +120,7 @@ def test_serve_with_a_telegram_token_registers_the_webhook_and_answers_it(tmp_pa
             sent = api.wait_for_sent(5550001, timeout=10)
             assert "Selamat datang di I-Ceta" in sent[0]["text"]
         finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=15)
+            stop(process)
         log_text = log_path.read_text()
         assert api.token not in log_text and secret not in log_text
         assert "channel telegram: on" in log_text
@@ -209,14 +140,7 @@ def test_serve_with_twilio_credentials_answers_signed_webhooks_from_outside(tmp_
             "TWILIO_API_BASE_URL": twilio.base_url,
         }
         log_path = tmp_path / "serve.log"
-        with log_path.open("w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "run_bot.py", "serve", "--config", str(config)],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        process = start_serve(config, log_path, env)
         try:
             base = f"http://127.0.0.1:{port}"
             health = wait_until(lambda: get_json(f"{base}/healthz"))
@@ -234,8 +158,7 @@ def test_serve_with_twilio_credentials_answers_signed_webhooks_from_outside(tmp_
             assert "Selamat datang di I-Ceta" in message["body"]
             assert message["status_callback"] == public_url + "/webhooks/whatsapp/status"
         finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=15)
+            stop(process)
         log_text = log_path.read_text()
         assert twilio.auth_token not in log_text
         assert "channel whatsapp: on" in log_text
