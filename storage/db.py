@@ -7,6 +7,7 @@ and `ORDER BY` on a time column is chronological.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import weakref
@@ -20,9 +21,15 @@ from sqlite_utils import Database
 
 MEMORY = ":memory:"
 
-# One lock per Database: threads that share a connection take turns at
-# transactions instead of writing into each other's (see `transaction`).
+# One lock per database file (per Database for ":memory:" and connections opened
+# elsewhere): threads that share a connection take turns at transactions instead
+# of writing into each other's, and threads of this process writing to one file
+# through their own connections queue here and are woken the moment the writer
+# commits. Left to SQLite, each would poll the write lock with the busy handler's
+# growing sleeps (up to 100 ms a try): that was most of the webhook latency under
+# load (see bench/load.py). Other processes still meet SQLite's busy timeout.
 _locks: weakref.WeakKeyDictionary[Database, threading.RLock] = weakref.WeakKeyDictionary()
+_file_locks: dict[str, threading.RLock] = {}
 _locks_guard = threading.Lock()
 
 
@@ -70,6 +77,10 @@ def open_database(path: str | Path) -> Database:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=NORMAL")
         db = Database(conn)
+        if target != MEMORY:
+            with _locks_guard:
+                key = os.path.realpath(target)
+                _locks[db] = _file_locks.setdefault(key, threading.RLock())
         from storage.migrations import apply  # here: migrations imports this module
 
         apply(db)
@@ -94,8 +105,9 @@ def transaction(db: Database) -> Iterator[Database]:
     IMMEDIATE takes the write lock up front, so two processes never both read
     then fail to upgrade to a write (they wait up to the busy timeout instead).
     Nested use (same thread) becomes a savepoint of the outer transaction.
-    Threads sharing one `Database` are serialised here; still, prefer one
-    connection per thread, since reads outside `transaction()` are not.
+    Threads sharing one `Database` are serialised here, and so are threads
+    writing to one file through their own `open_database` connections; still,
+    prefer one connection per thread, since reads outside `transaction()` are not.
     """
     with _lock(db):
         if db.conn.in_transaction:

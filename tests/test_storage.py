@@ -483,6 +483,45 @@ def test_nested_transaction_is_a_savepoint(db: Database, store: SqliteStore) -> 
     assert [row["id"] for row in db.query("SELECT id FROM tickets")] == [1]
 
 
+def test_threads_with_their_own_connections_take_turns_without_busy_waits(
+    db_path: Path,
+) -> None:
+    # Waitress threads each have a connection to the same file. They queue on
+    # one lock instead of polling SQLite's (whose busy handler sleeps up to
+    # 100 ms a try): with no busy timeout at all, the second writer still
+    # gets in the moment the first commits, instead of "database is locked".
+    first, second = open_database(db_path), open_database(db_path)
+    second.execute("PRAGMA busy_timeout=0")
+    inside, outcome = threading.Event(), []
+
+    def write_second() -> None:
+        inside.wait()
+        try:
+            with transaction(second):
+                SqliteStore(second).add_ticket(make_ticket(description="second"))
+            outcome.append("committed")
+        except sqlite3.OperationalError as error:
+            outcome.append(str(error))
+
+    thread = threading.Thread(target=write_second)
+    thread.start()
+    try:
+        with transaction(first):
+            SqliteStore(first).add_ticket(make_ticket(description="first"))
+            inside.set()
+            thread.join(timeout=0.3)
+            assert thread.is_alive()  # waiting for this transaction, not failing
+        thread.join(timeout=5)
+        assert outcome == ["committed"]
+        rows = first.execute("SELECT description FROM tickets ORDER BY id").fetchall()
+        assert rows == [("first",), ("second",)]
+    finally:
+        inside.set()
+        thread.join(timeout=5)
+        first.close()
+        second.close()
+
+
 # Inbound
 
 
