@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Protocol, TypeVar
 
 
@@ -13,21 +14,33 @@ class _Keyworded(Protocol):
 
 T = TypeVar("T", bound=_Keyworded)
 
+_NOT_ALPHANUMERIC = re.compile(r"[^0-9a-z]+")
+
 
 def _normalise(text: str) -> str:
-    return " " + re.sub(r"[^0-9a-z]+", " ", text.lower()) + " "
+    return " " + _NOT_ALPHANUMERIC.sub(" ", text.lower()) + " "
+
+
+@lru_cache(maxsize=4096)
+def _needle(keyword: str) -> str:
+    """A keyword as it is looked for ("" for a blank one). Keywords come from the
+    config, so each is normalised once, not once per complaint."""
+    return _normalise(keyword) if keyword.strip() else ""
+
+
+def _count(keywords: Iterable[str], haystack: str) -> int:
+    return sum(1 for word in keywords if (needle := _needle(word)) and needle in haystack)
 
 
 def matches(keywords: Iterable[str], description: str) -> int:
     """How many of `keywords` occur in `description` as whole words or phrases."""
-    haystack = _normalise(description)
-    return sum(1 for word in keywords if word.strip() and _normalise(word) in haystack)
+    return _count(keywords, _normalise(description))
 
 
 def suggest(options: Sequence[T], description: str) -> list[T]:
     """The options whose keywords match, best match first (ties keep config order)."""
+    haystack = _normalise(description)
     scored = [
-        (matches(option.keywords, description), index, option)
-        for index, option in enumerate(options)
+        (_count(option.keywords, haystack), index, option) for index, option in enumerate(options)
     ]
     return [option for score, _, option in sorted(scored, key=lambda s: (-s[0], s[1])) if score > 0]
