@@ -35,9 +35,20 @@ def dump_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _rows(db: Database, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """The rows of a SELECT as dicts, read to the end (so no statement stays open).
+
+    Not sqlite-utils' `query`: it wraps every statement in a savepoint (to refuse
+    ones that return no rows), three statements per read on every message's path.
+    """
+    cursor = db.execute(sql, params or [])
+    keys = [column[0] for column in cursor.description]
+    return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
+
+
 def _one(db: Database, sql: str, params: list[Any]) -> dict[str, Any] | None:
     """The first row of a query (read to the end, so no statement stays open)."""
-    rows = list(db.query(sql, params))
+    rows = _rows(db, sql, params)
     return rows[0] if rows else None
 
 
@@ -168,7 +179,18 @@ class SqliteStore:
 
     def save_conversation(self, conversation: Conversation) -> None:
         """Insert or replace the conversation of (channel, chat_id)."""
-        self.db.table("conversations").upsert(
+        self.db.execute(
+            """
+            INSERT INTO conversations (channel, chat_id, state, draft, context, language,
+                welcomed, opted_out, name, phone, updated_at, last_inbound_at)
+            VALUES (:channel, :chat_id, :state, :draft, :context, :language,
+                :welcomed, :opted_out, :name, :phone, :updated_at, :last_inbound_at)
+            ON CONFLICT (channel, chat_id) DO UPDATE SET
+                state = excluded.state, draft = excluded.draft, context = excluded.context,
+                language = excluded.language, welcomed = excluded.welcomed,
+                opted_out = excluded.opted_out, name = excluded.name, phone = excluded.phone,
+                updated_at = excluded.updated_at, last_inbound_at = excluded.last_inbound_at
+            """,
             {
                 "channel": conversation.channel,
                 "chat_id": conversation.chat_id,
@@ -183,7 +205,6 @@ class SqliteStore:
                 "updated_at": to_db_time(conversation.updated_at),
                 "last_inbound_at": to_db_time(conversation.last_inbound_at),
             },
-            pk=("channel", "chat_id"),
         )
 
     # Tickets
@@ -229,7 +250,13 @@ class SqliteStore:
 
     def add_event(self, event: TicketEvent) -> None:
         """Append one change to a ticket's history."""
-        self.db.table("ticket_events").insert(
+        self.db.execute(
+            """
+            INSERT INTO ticket_events (ticket_id, at, actor, action, from_status, to_status,
+                from_agency, to_agency, detail)
+            VALUES (:ticket_id, :at, :actor, :action, :from_status, :to_status,
+                :from_agency, :to_agency, :detail)
+            """,
             {
                 "ticket_id": event.ticket_id,
                 "at": to_db_time(event.at),
@@ -240,20 +267,21 @@ class SqliteStore:
                 "from_agency": event.from_agency,
                 "to_agency": event.to_agency,
                 "detail": event.detail,
-            }
+            },
         )
 
     def events(self, ticket_id: int) -> list[TicketEvent]:
         """A ticket's history, in the order it happened."""
-        rows = self.db.query(
-            "SELECT * FROM ticket_events WHERE ticket_id = ? ORDER BY id", [ticket_id]
+        rows = _rows(
+            self.db, "SELECT * FROM ticket_events WHERE ticket_id = ? ORDER BY id", [ticket_id]
         )
         return [_event_from_row(row) for row in rows]
 
     def citizen_tickets(self, channel: str, chat_id: str, open_only: bool = False) -> list[Ticket]:
         """The citizen's tickets, newest first."""
         if open_only:
-            rows = self.db.query(
+            rows = _rows(
+                self.db,
                 """
                 SELECT * FROM tickets
                 WHERE citizen_channel = ? AND citizen_chat_id = ?
@@ -263,7 +291,8 @@ class SqliteStore:
                 [channel, chat_id],
             )
         else:
-            rows = self.db.query(
+            rows = _rows(
+                self.db,
                 """
                 SELECT * FROM tickets WHERE citizen_channel = ? AND citizen_chat_id = ?
                 ORDER BY id DESC
@@ -274,7 +303,8 @@ class SqliteStore:
 
     def agency_open_tickets(self, agency_id: str) -> list[Ticket]:
         """Open tickets of one agency ('' for dispatch), oldest deadline first, no deadline last."""
-        rows = self.db.query(
+        rows = _rows(
+            self.db,
             """
             SELECT * FROM tickets
             WHERE agency_id = ?
@@ -287,12 +317,13 @@ class SqliteStore:
 
     def all_open_tickets(self) -> list[Ticket]:
         """Every open ticket, by number."""
-        rows = self.db.query(
+        rows = _rows(
+            self.db,
             """
             SELECT * FROM tickets
             WHERE status IN ('new', 'assigned', 'responded', 'waiting_citizen', 'resolved')
             ORDER BY id
-            """
+            """,
         )
         return [ticket_from_row(row) for row in rows]
 
@@ -325,7 +356,13 @@ class SqliteStore:
     def queue(self, outbound: Outbound, now: datetime) -> None:
         """Put a message in the outbox (pending, due now), in the caller's transaction."""
         when = to_db_time(now)
-        self.db.table("outbox").insert(
+        self.db.execute(
+            """
+            INSERT INTO outbox (created_at, channel, chat_id, ticket_id, kind, payload, status,
+                attempts, next_attempt_at)
+            VALUES (:created_at, :channel, :chat_id, :ticket_id, :kind, :payload, :status,
+                :attempts, :next_attempt_at)
+            """,
             {
                 "created_at": when,
                 "channel": outbound.channel,
@@ -336,7 +373,7 @@ class SqliteStore:
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": when,
-            }
+            },
         )
 
     # Ratings
