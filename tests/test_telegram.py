@@ -36,12 +36,25 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 class TelegramWorld:
     """The service, the fake Bot API and helpers to talk like Telegram does."""
 
-    def __init__(self, service: Service, api: FakeTelegramApi, client: FlaskClient) -> None:
+    def __init__(
+        self, service: Service, api: FakeTelegramApi, client: FlaskClient, mode: str = "webhook"
+    ) -> None:
         self.service = service
         self.api = api
         self.client = client
+        self.mode = mode
 
     def post(self, update: dict[str, Any], secret: str | None = SECRET) -> int:
+        """Deliver an update as Telegram would in this mode: POST it, or hand it to getUpdates."""
+        if self.mode == "polling":
+            self.api.push_update(update)
+            stored = "select 1 from seen_inbound where provider_id = ?"
+            update_id = [str(update["update_id"])]
+            deadline = time.monotonic() + 10
+            while not self.rows(stored, update_id) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.service.delivery.drain()
+            return 200 if self.rows(stored, update_id) else 0
         headers = {SECRET_HEADER: secret} if secret is not None else {}
         status = self.client.post("/webhooks/telegram", json=update, headers=headers).status_code
         self.service.delivery.drain()
@@ -71,8 +84,8 @@ class TelegramWorld:
         assert cards, self.api.dump()
         return cards[0]
 
-    def rows(self, sql: str) -> list[dict[str, Any]]:
-        return list(self.service.databases.get().query(sql))
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        return list(self.service.databases.get().query(sql, params or []))
 
     def file_complaint(
         self, text: str = "Jalan di Desa Lohbener berlubang besar sekali", user: int = CITIZEN
@@ -93,7 +106,7 @@ def start_world(tmp_path: Path, api: FakeTelegramApi, mode: str = "webhook") -> 
     }
     limits = RateLimits(overall_per_second=1000, group_per_minute=1000, group_period_seconds=1)
     service = build_service(parse_config(raw), environ, tmp_path, telegram_limits=limits)
-    return TelegramWorld(service, api, service.app.test_client())
+    return TelegramWorld(service, api, service.app.test_client(), mode)
 
 
 @pytest.fixture
@@ -107,7 +120,21 @@ def world(tmp_path: Path, api: FakeTelegramApi) -> TelegramWorld:
     return start_world(tmp_path, api)
 
 
-def test_full_lifecycle_through_the_webhook(world: TelegramWorld, api: FakeTelegramApi) -> None:
+@pytest.fixture(params=["webhook", "polling"])
+def any_mode(
+    request: pytest.FixtureRequest, tmp_path: Path, api: FakeTelegramApi
+) -> Iterator[TelegramWorld]:
+    world = start_world(tmp_path, api, mode=request.param)
+    if request.param == "polling":
+        world.service.telegram.poll_timeout = 1
+        world.service.telegram.start()
+    yield world
+    if request.param == "polling":
+        world.service.telegram.stop()
+
+
+def test_full_lifecycle(any_mode: TelegramWorld, api: FakeTelegramApi) -> None:
+    world = any_mode
     assert world.citizen("/start") == 200
     welcome = world.last(CITIZEN)
     assert "Selamat datang di I-Ceta" in welcome["text"]
