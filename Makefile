@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format check-config bench browser clean
+.PHONY: run test lint format check-config bench bench-scan bench-load browser clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +33,17 @@ browser:
 test: .venv browser lint
 	$(BIN)/python -m pytest -q
 
-# The deadline scan with 1,000,000 closed tickets (a few minutes; not part of `make test`).
-bench: .venv
+# Benchmarks (several minutes; not part of `make test`); README section "Performance".
+bench: bench-scan bench-load
+
+# The deadline scan with 1,000,000 closed tickets.
+bench-scan: .venv
 	$(BIN)/python bench/deadline_scan.py
+
+# A real serve on loopback: webhooks against /healthz under 8 concurrent clients, the
+# outbox drain, resident memory, the scan at 10k/100k/1M tickets (exit 1: a target missed).
+bench-load: .venv
+	$(BIN)/python bench/load.py
 
 format: .venv
 	$(BIN)/ruff format .
