@@ -202,16 +202,19 @@ def mark_held(db: Database, item_id: int, reason: str) -> bool:
 
 
 def release_held(db: Database, channel: str, chat_id: str, now: datetime) -> int:
-    """Make a chat's held rows pending and due now; returns how many."""
-    with transaction(db):
-        cursor = db.execute(
-            """
-            UPDATE outbox SET status = 'pending', next_attempt_at = ?, lease_until = NULL
-            WHERE channel = ? AND chat_id = ? AND status = 'held'
-            """,
-            [to_db_time(now), channel, chat_id],
-        )
-        return cursor.rowcount
+    """Make a chat's held rows pending and due now; returns how many.
+
+    One statement, atomic on its own: it runs on every inbound WhatsApp message,
+    inside the webhook's transaction, so it adds no savepoint of its own.
+    """
+    cursor = db.execute(
+        """
+        UPDATE outbox SET status = 'pending', next_attempt_at = ?, lease_until = NULL
+        WHERE channel = ? AND chat_id = ? AND status = 'held'
+        """,
+        [to_db_time(now), channel, chat_id],
+    )
+    return cursor.rowcount
 
 
 def backlog(db: Database, now: datetime) -> tuple[int, datetime | None]:
