@@ -209,8 +209,24 @@ class Twilio:
         return client
 
     def signature_valid(self, path_with_query: str, form: Any, signature: str) -> bool:
+        if not signature:
+            return False
         url = self.public_url + path_with_query
-        return bool(signature) and RequestValidator(self.auth_token).validate(url, form, signature)
+        return RequestValidator(self.auth_token).validate(url, _SignedParams(form), signature)
+
+
+class _SignedParams(dict[str, list[str]]):
+    """The form as twilio's validator reads it best: it asks each key for `getall` and,
+    on Flask's MultiDict, falls back through two caught AttributeErrors per key and
+    URL variant — a noticeable share of a webhook's time."""
+
+    def __init__(self, form: Any) -> None:
+        super().__init__(
+            form.lists() if hasattr(form, "lists") else ((k, [v]) for k, v in form.items())
+        )
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]
 
 
 class WhatsAppReceiver:
