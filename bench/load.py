@@ -33,13 +33,11 @@ import json
 import multiprocessing
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -47,10 +45,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.processes import free_port, get_json, write_config  # noqa: E402 - after the path
 
 PUBLIC_URL = "https://iceta.example.go.id"
 WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
@@ -180,28 +178,6 @@ def generator(
 # --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def write_config(folder: Path, port: int) -> Path:
-    config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    config["service"]["database"] = str(folder / "iceta.db")
-    config["service"]["host"] = "127.0.0.1"
-    config["service"]["port"] = port
-    config["service"]["public_url"] = PUBLIC_URL
-    path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return path
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback only
-        return json.loads(response.read())
-
-
 def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
@@ -297,7 +273,7 @@ def run_load(
         FakeTwilioApi() as twilio,
     ):
         port = free_port()
-        config = write_config(Path(folder), port)
+        config = write_config(Path(folder), port, host="127.0.0.1", public_url=PUBLIC_URL)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))}
         env |= {
             "PYTHONUNBUFFERED": "1",
