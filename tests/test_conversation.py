@@ -259,10 +259,10 @@ def test_agency_reply_resolution_confirmation_and_rating(
     pupr.says("Ini catatan internal tim saja")  # not a reply: stays in the group
     pupr.says("/catatan ICT-000001 cek anggaran pemeliharaan")
     assert "cek anggaran" not in siti.inbox()
-    assert (
-        "Ditangani: Budi (pupr)" in pupr.presses("claim:1")
-        or "Budi" in pupr.last_bot_message(kind="card")["text"]
-    )
+    pupr.presses("claim:1")
+    card = pupr.last_bot_message(kind="card")
+    assert "Ditangani: Budi (pupr)" in card["text"]  # the card, edited in place
+    assert [b["label"] for b in card["buttons"][0]] == ["Selesai"]  # no second claim
     service.clock.advance(days=1)
     pupr.says("/selesai ICT-000001 Lubang sudah ditambal")
     asked = siti.inbox()

@@ -22,7 +22,7 @@ from handlers.whatsapp import normalise_number, parse_form, split_body
 from run_bot import Service, build_service
 from tests.fakes import telegram_api as tg
 from tests.fakes import twilio_api as tw
-from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.telegram_api import FakeTelegramApi, UploadedFile
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.harness import TEST_CONFIG, Clock
 
@@ -175,10 +175,8 @@ def test_full_lifecycle_with_a_whatsapp_citizen_and_a_telegram_agency(
     assert "Siti +62 812-****-7890" in card["text"] and "6281234567890" not in card["text"]
     photo = next(m for m in telegram.sent_to(PUPR) if m["method"] == "sendPhoto")
     uploaded = photo["params"]["photo"]
-    assert (
-        telegram.file_content(photo["message"]["photo"][-1]["file_id"]) == JPEG
-        or uploaded != photo_url
-    )
+    assert isinstance(uploaded, UploadedFile) and uploaded.content == JPEG  # bytes, not a URL
+    assert telegram.file_content(photo["message"]["photo"][-1]["file_id"]) == JPEG
     [stored] = world.rows("select status, size from media")
     assert stored == {"status": "stored", "size": len(JPEG)}
 
