@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -285,6 +286,10 @@ def test_asynchronous_window_failure_arrives_as_signed_callback(
     assert params["ErrorCode"] == "63016"
     assert RequestValidator(api.auth_token).validate(receiver.url, params, signature)
     assert client.messages(sent.sid).fetch().error_code == 63016
+    # the stand-in records the callback once our receiver has answered it
+    deadline = time.monotonic() + 5
+    while not api.callbacks and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert api.callbacks[0]["http_status"] == 200
 
     status, _, _ = api.send_status_callback(sent.sid, "read")
