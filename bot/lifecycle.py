@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from bot.cards import CARD_DESCRIPTION_LIMIT, refresh_card, render_card
 from bot.catalog import say
-from bot.model import Attachment, Button, Conversation, Status, Ticket
+from bot.model import Attachment, Button, Conversation, Outbound, Status, Ticket
 from bot.session import Session
 
 ACTIVE = (Status.ASSIGNED, Status.RESPONDED, Status.WAITING_CITIZEN)
@@ -231,9 +231,7 @@ def citizen_follow_up(
 
 def _staff_message(
     session: Session, ticket: Ticket, chat: str, text: str, attachments: tuple[Attachment, ...]
-):
-    from bot.model import Outbound
-
+) -> Outbound:
     return Outbound(
         channel=session.staff_channel,
         chat_id=chat,

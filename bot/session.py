@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.catalog import say
 from bot.config import Config
-from bot.model import LOCAL, Button, Outbound, Status, Ticket, TicketEvent
+from bot.model import LOCAL, Attachment, Button, Outbound, Status, Ticket, TicketEvent
 from bot.store import Store
 from bot.tickets import format_number
 from bot.timefmt import format_time
@@ -101,7 +101,7 @@ class Session:
         buttons: tuple[tuple[Button, ...], ...] = (),
         essential: bool = True,
         topic: str = "citizen",
-        attachments: tuple = (),
+        attachments: tuple[Attachment, ...] = (),
         **values: object,
     ) -> None:
         conversation = self.store.conversation(ticket.citizen_channel, ticket.citizen_chat_id)
