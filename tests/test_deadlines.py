@@ -642,3 +642,10 @@ def test_serve_schedules_one_scan_a_minute_and_the_digest_at_digest_time(tmp_pat
     assert (fields["hour"], fields["minute"]) == ("7", "0")
     for job in (scan_job, digest_job):
         assert job.max_instances == 1 and job.coalesce  # a slow run never overlaps the next
+
+
+def test_no_digest_before_the_first_ticket_ever(service: Service, supervisors: Chat) -> None:
+    service.clock.now = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)  # 08.00 WIB
+    assert service.send_digest() == 0
+    assert supervisors.inbox() == ""
+    assert service.rows("select count(*) n from notices") == [{"n": 0}]
