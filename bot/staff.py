@@ -367,6 +367,9 @@ class _StaffChat:
         language = session.staff_language
         if ticket.deadline_at is None or ticket.first_response_at is not None:
             return session.staff_text("due_none")
+        if ticket.paused_at is not None:  # waiting for the citizen: the clock stands still
+            left = format_duration(ticket.deadline_at - ticket.paused_at, language)
+            return session.staff_text("due_paused", left=left)
         if ticket.deadline_at >= session.now:
             return session.staff_text(
                 "due_in", left=format_duration(ticket.deadline_at - session.now, language)

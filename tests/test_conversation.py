@@ -358,3 +358,15 @@ def test_stop_opts_out_of_rating_prompts_but_not_replies(
     assert "tidak akan menerima pesan yang tidak penting" in siti.says("STOP")
     pupr.says("/balas ICT-000001 Sedang kami tangani")
     assert "Sedang kami tangani" in siti.inbox()
+
+
+def test_open_list_shows_a_paused_clock_while_waiting_for_the_citizen(
+    service: Service, siti: Chat, pupr: Chat
+) -> None:
+    file_road_complaint(siti)
+    service.clock.advance(hours=4)
+    pupr.says("/tanya ICT-000001 Di RT berapa?")
+    service.clock.advance(hours=30)  # the citizen has not answered yet
+    listing = pupr.says("/daftar")
+    assert "ICT-000001" in listing and "dijeda, menunggu pelapor (sisa 20 jam)" in listing
+    assert "TERLAMBAT" not in listing
