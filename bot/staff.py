@@ -93,17 +93,27 @@ class Role:
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
-    """`/balas@IcetaBot ICT-1 halo` -> ("reply", "ICT-1 halo"); None if not a known command."""
+    """`/balas@IcetaBot ICT-1 halo` -> ("reply", "ICT-1 halo"); ("unknown", …) for a
+    command we do not know; None when the text is not a command at all.
+
+    Any whitespace ends the command's name (a space, a tab, a line break, the
+    no-break space some keyboards insert); the rest keeps its line breaks.
+    """
     stripped = text.strip()
     if not stripped.startswith("/"):
         return None
-    head, _, rest = stripped.partition(" ")
-    if "\n" in head:
-        head, _, more = head.partition("\n")
-        rest = (more + " " + rest).strip()
+    head, rest = _first_word(stripped)
     name = head[1:].split("@", 1)[0].lower()
     command = COMMANDS.get(name)
     return (command, rest.strip()) if command else ("unknown", rest.strip())
+
+
+def _first_word(text: str) -> tuple[str, str]:
+    """The first word and the rest, split at the first run of any whitespace."""
+    parts = text.strip().split(maxsplit=1)
+    if not parts:
+        return "", ""
+    return parts[0], parts[1] if len(parts) > 1 else ""
 
 
 def handle_staff(session: Session, inbound: Inbound, role: Role) -> int | None:
@@ -196,7 +206,7 @@ class _StaffChat:
 
     def _ticket_argument(self, rest: str) -> tuple[Ticket | None, str]:
         prefix = self.session.config.service.ticket_prefix
-        first, _, remainder = rest.partition(" ")
+        first, remainder = _first_word(rest)
         ticket_id = parse_number(prefix, first) if first else None
         if ticket_id is None:
             # `ICT 42 text`: the prefix and the number as two words

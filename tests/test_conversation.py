@@ -370,3 +370,11 @@ def test_open_list_shows_a_paused_clock_while_waiting_for_the_citizen(
     listing = pupr.says("/daftar")
     assert "ICT-000001" in listing and "dijeda, menunggu pelapor (sisa 20 jam)" in listing
     assert "TERLAMBAT" not in listing
+
+
+def test_commands_split_at_any_whitespace_and_keep_line_breaks(
+    service: Service, siti: Chat, pupr: Chat
+) -> None:
+    file_road_complaint(siti)
+    pupr.says("/balas\u00a0ICT-000001\tBaris pertama\nBaris kedua")
+    assert "untuk ICT-000001:\nBaris pertama\nBaris kedua" in siti.inbox()
