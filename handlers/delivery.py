@@ -12,6 +12,7 @@ import os
 import secrets
 import socket
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -125,9 +126,9 @@ class Delivery:
         self.senders = senders
         self.staff_channel = staff_channel
         self.clock = clock
-        self._wake = threading.Event()
+        self._wakes: dict[str, threading.Event] = {}
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self.owner = lease_owner()
 
     def take_back_dead_leases(self) -> int:
@@ -142,10 +143,11 @@ class Delivery:
         return released
 
     # --- one pass
-    def run_once(self, limit: int = 50) -> int:
-        """Send every due row (up to `limit`); returns how many were attempted."""
+    def run_once(self, limit: int = 50, channels: Collection[str] | None = None) -> int:
+        """Send every due row (up to `limit`, optionally of some channels only);
+        returns how many were attempted."""
         db = self.databases.get()
-        items = claim_due(db, self.clock(), limit=limit, owner=self.owner)
+        items = claim_due(db, self.clock(), limit=limit, owner=self.owner, channels=channels)
         for item in items:
             self._deliver(item)
         return len(items)
@@ -233,30 +235,36 @@ class Delivery:
 
     # --- the background loop
     def wake(self) -> None:
-        self._wake.set()
+        for event in self._wakes.values():
+            event.set()
 
     def start(self, idle_seconds: float = 1.0) -> None:
+        """One loop per channel, so a throttled Telegram group never holds up WhatsApp
+        or local replies (rows of a channel that is off simply wait, counted in /healthz)."""
         self.take_back_dead_leases()
+        for channel in self.senders:
+            wake = self._wakes.setdefault(channel, threading.Event())
 
-        def loop() -> None:
-            while not self._stop.is_set():
-                try:
-                    busy = self.run_once() > 0
-                except Exception:
-                    log.exception("delivery pass failed")
-                    busy = False
-                if not busy:
-                    self._wake.wait(idle_seconds)
-                    self._wake.clear()
+            def loop(channel: str = channel, wake: threading.Event = wake) -> None:
+                while not self._stop.is_set():
+                    try:
+                        busy = self.run_once(channels=(channel,)) > 0
+                    except Exception:
+                        log.exception("delivery pass (%s) failed", channel)
+                        busy = False
+                    if not busy:
+                        wake.wait(idle_seconds)
+                        wake.clear()
 
-        self._thread = threading.Thread(target=loop, name="delivery", daemon=True)
-        self._thread.start()
+            thread = threading.Thread(target=loop, name=f"delivery-{channel}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self.wake()
+        for thread in self._threads:
+            thread.join(timeout=10)
 
 
 def _backoff(attempts: int) -> timedelta:
