@@ -234,9 +234,11 @@ class Delivery:
         self.wake()
 
     # --- the background loop
-    def wake(self) -> None:
-        for event in self._wakes.values():
-            event.set()
+    def wake(self, channels: Collection[str] | None = None) -> None:
+        """Tell the loops of `channels` (all when None) that rows are waiting."""
+        for channel, event in self._wakes.items():
+            if channels is None or channel in channels:
+                event.set()
 
     def start(self, idle_seconds: float = 1.0) -> None:
         """One loop per channel, so a throttled Telegram group never holds up WhatsApp

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -73,7 +73,7 @@ class Ingest:
         config: Config,
         staff_channel: str = LOCAL,
         clock: Clock = utc_now,
-        on_queued: Callable[[], None] | None = None,
+        on_queued: Callable[[Collection[str]], None] | None = None,
     ) -> None:
         self.databases = databases
         self.config = config
@@ -119,5 +119,6 @@ class Ingest:
                         also_record(db, now)
             return engine.Outcome(None, ())
         if (outcome.said or also_queue) and self.on_queued is not None:
-            self.on_queued()
+            # wake only the channels that have something new to send
+            self.on_queued({o.channel for o in outcome.said} | {o.channel for o in also_queue})
         return outcome

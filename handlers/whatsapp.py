@@ -22,7 +22,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -239,7 +239,7 @@ class WhatsAppReceiver:
         config: Config,
         staff_channel: str,
         wake_fetcher: Callable[[], None] = lambda: None,
-        wake_delivery: Callable[[], None] = lambda: None,
+        wake_delivery: Callable[[Collection[str] | None], None] = lambda channels: None,
         clock: Clock = utc_now,
     ) -> None:
         self.ingest = ingest
@@ -263,7 +263,7 @@ class WhatsAppReceiver:
         self.ingest.receive(inbound, also_record=bookkeeping)
         if urls:
             self.wake_fetcher()
-        self.wake_delivery()
+        self.wake_delivery((WHATSAPP,))  # held replies may have been released
 
     def status(self, form: Mapping[str, str]) -> None:
         """Apply one status callback: forward only; a final failure is told to the agency."""
@@ -303,7 +303,7 @@ class WhatsAppReceiver:
                     code=code or "?",
                 )
                 lifecycle.report_undeliverable(session, ticket, reason, blocked=False)
-        self.wake_delivery()
+        self.wake_delivery(None)
 
     def _hold_again(self, db: sqlite_utils.Database, outbox_id: int, now: datetime) -> None:
         """63016 arrived after sending: queue the same message again, held for the window."""
