@@ -19,7 +19,7 @@ from bot.config import Config
 from bot.model import LOCAL, Attachment, Inbound, Location, Outbound
 from handlers.delivery import Sent
 from handlers.ingest import Databases, Ingest
-from storage.outbox import sent_messages
+from storage.outbox import chat_messages
 
 MAX_TEXT = 4096
 MAX_NAME = 64
@@ -150,14 +150,7 @@ def parse_local_message(config: Config, body: Any, staff_is_local: bool) -> Inbo
 
 def transcript(databases: Databases, chat_id: str, after: int) -> list[dict[str, Any]]:
     """Every message of a local chat in order: what people sent and what the bot said."""
-    db = databases.get()
-    rows = list(
-        db.query(
-            "select id, direction, provider_message_id, ticket_id, text, payload, at, status "
-            "from messages where channel = ? and chat_id = ? and id > ? order by id",
-            [LOCAL, chat_id, after],
-        )
-    )
+    rows = chat_messages(databases.get(), LOCAL, chat_id, after)
     out = []
     for row in rows:
         payload = json.loads(row["payload"] or "{}")
@@ -245,6 +238,3 @@ def _error(message: str, status: int) -> Response:
     response = jsonify({"error": message})
     response.status_code = status
     return response
-
-
-__all__ = ["LocalSender", "local_blueprint", "parse_local_message", "sent_messages"]

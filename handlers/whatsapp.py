@@ -52,7 +52,7 @@ from storage.media import (
     served_media,
     store_media,
 )
-from storage.outbox import release_held
+from storage.outbox import outbound_message, release_held, requeue_held, set_message_status
 from storage.repository import SqliteStore, record_notice
 
 log = logging.getLogger(__name__)
@@ -275,26 +275,22 @@ class WhatsAppReceiver:
         db = self.databases.get()
         now = self.clock()
         with transaction(db):
-            rows = list(
-                db.query(
-                    "SELECT id, status, ticket_id, chat_id, outbox_id FROM messages "
-                    "WHERE channel = ? AND direction = 'out' AND provider_message_id = ?",
-                    [WHATSAPP, sid],
-                )
-            )
-            if not rows:
+            row = outbound_message(db, WHATSAPP, sid)
+            if row is None:
                 return  # a template or a message from before this database: nothing to update
-            row = rows[0]
             current = STATUS_RANK.get(row["status"], 0)
             if current >= STATUS_RANK["failed"] or STATUS_RANK[status] <= current:
                 return  # out of order or after a final state: statuses never go back
-            db.execute("UPDATE messages SET status = ? WHERE id = ?", [status, row["id"]])
+            set_message_status(db, row["id"], status)
             if status not in ("failed", "undelivered"):
                 return
             store = SqliteStore(db)
             ticket = store.ticket(row["ticket_id"]) if row["ticket_id"] else None
             if code == "63016" and row["outbox_id"]:
-                self._hold_again(db, row["outbox_id"], now)
+                # sent, then refused for the closed window: the same text waits again
+                requeue_held(
+                    db, row["outbox_id"], "outside the WhatsApp 24-hour window (63016)", now
+                )
             elif ticket is not None:
                 session = Session(store, self.config, now, self.staff_channel)
                 reason = say(
@@ -304,17 +300,6 @@ class WhatsAppReceiver:
                 )
                 lifecycle.report_undeliverable(session, ticket, reason, blocked=False)
         self.wake_delivery(None)
-
-    def _hold_again(self, db: sqlite_utils.Database, outbox_id: int, now: datetime) -> None:
-        """63016 arrived after sending: queue the same message again, held for the window."""
-        [original] = list(db.query("SELECT payload FROM outbox WHERE id = ?", [outbox_id]))
-        outbound = Outbound.from_dict(json.loads(original["payload"]))
-        SqliteStore(db).queue(outbound, now)
-        [latest] = list(db.query("SELECT max(id) AS id FROM outbox"))
-        db.execute(
-            "UPDATE outbox SET status = 'held', last_error = ? WHERE id = ?",
-            ["outside the WhatsApp 24-hour window (63016)", latest["id"]],
-        )
 
 
 def webhook_blueprint(
@@ -611,13 +596,3 @@ class WhatsAppSender:
             now,
         )
         return f"{self.twilio.public_url}/media/{token}"
-
-
-def stored_media_path(db: sqlite_utils.Database, attachment: Attachment) -> tuple[Path | None, str]:
-    """For other senders: the local file of a WhatsApp attachment ('pending' while fetching)."""
-    stored = media(db, attachment.ref)
-    if stored is None:
-        return None, "unknown"
-    if stored.status == "stored":
-        return Path(stored.path), "stored"
-    return None, stored.status

@@ -15,6 +15,7 @@ from storage.outbox import (
     OutboxItem,
     backlog,
     card_message_id,
+    chat_messages,
     claim_due,
     failed_count,
     mark_failed,
@@ -22,7 +23,6 @@ from storage.outbox import (
     mark_retry,
     mark_sent,
     release_held,
-    sent_messages,
 )
 from storage.repository import SqliteStore, record_notice
 
@@ -45,7 +45,7 @@ __all__ = [
     "record_inbound",
     "record_notice",
     "release_held",
-    "sent_messages",
+    "chat_messages",
     "to_db_time",
     "transaction",
 ]

@@ -18,7 +18,6 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlite_utils import Database
 
@@ -251,34 +250,43 @@ def card_message_id(db: Database, channel: str, chat_id: str, ticket_id: int) ->
     return json.loads(row[0])[0] if row else None
 
 
-def sent_messages(db: Database, channel: str, chat_id: str, after_id: int = 0) -> list[dict]:
-    """A chat's sent outbox rows with id > `after_id`, in order, for transcripts.
-
-    Each dict: id, outbound (`Outbound`), text, kind, ticket_id, created_at,
-    sent_at (aware datetimes), provider_message_ids (list of str).
-    """
-    rows = db.query(
-        """
-        SELECT id, payload, kind, ticket_id, created_at, sent_at, provider_message_ids
-        FROM outbox
-        WHERE channel = ? AND chat_id = ? AND status = 'sent' AND id > ?
-        ORDER BY id
-        """,
-        [channel, chat_id, after_id],
-    )
-    result: list[dict[str, Any]] = []
-    for row in rows:
-        outbound = Outbound.from_dict(json.loads(row["payload"]))
-        result.append(
-            {
-                "id": row["id"],
-                "outbound": outbound,
-                "text": outbound.text,
-                "kind": row["kind"],
-                "ticket_id": row["ticket_id"],
-                "created_at": from_db_time(row["created_at"]),
-                "sent_at": from_db_time(row["sent_at"]),
-                "provider_message_ids": json.loads(row["provider_message_ids"]),
-            }
+def chat_messages(db: Database, channel: str, chat_id: str, after_id: int = 0) -> list[dict]:
+    """Every message of one chat, both directions, in order (a transcript)."""
+    return list(
+        db.query(
+            "SELECT id, direction, provider_message_id, ticket_id, text, payload, at, status "
+            "FROM messages WHERE channel = ? AND chat_id = ? AND id > ? ORDER BY id",
+            [channel, chat_id, after_id],
         )
-    return result
+    )
+
+
+def outbound_message(db: Database, channel: str, provider_message_id: str) -> dict | None:
+    """The message we sent under a provider's id (for status callbacks), or None."""
+    rows = list(
+        db.query(
+            "SELECT id, status, ticket_id, chat_id, outbox_id FROM messages "
+            "WHERE channel = ? AND direction = 'out' AND provider_message_id = ?",
+            [channel, provider_message_id],
+        )
+    )
+    return rows[0] if rows else None
+
+
+def set_message_status(db: Database, message_id: int, status: str) -> None:
+    db.execute("UPDATE messages SET status = ? WHERE id = ?", [status, message_id])
+
+
+def requeue_held(db: Database, outbox_id: int, reason: str, now: datetime) -> None:
+    """Queue a copy of an already sent row again, held (e.g. the provider later refused it
+    for a closed window): it goes out when the row's chat is released."""
+    at = to_db_time(now)
+    db.execute(
+        """
+        INSERT INTO outbox (created_at, channel, chat_id, ticket_id, kind, payload, status,
+            attempts, next_attempt_at, last_error)
+        SELECT ?, channel, chat_id, ticket_id, kind, payload, 'held', 0, ?, ?
+        FROM outbox WHERE id = ?
+        """,
+        [at, at, reason, outbox_id],
+    )
