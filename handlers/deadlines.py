@@ -98,7 +98,7 @@ def send_digest(db: Database, config: Config, now: datetime, staff_channel: str 
     day = deadlines.digest_day(now, config)
     if day is None:
         return 0
-    if db.execute("SELECT max(id) FROM tickets").fetchone()[0] is None:
+    if not due.any_ticket(db):
         return 0  # a new installation: nothing to report yet, and nothing recorded as sent
     with transaction(db):
         chats = [

@@ -197,3 +197,8 @@ def _assignment(row: dict[str, Any]) -> Assignment:
         deadline_at=from_db_time(row["deadline_at"]) if current else None,
         awaiting=awaiting,
     )
+
+
+def any_ticket(db: Database) -> bool:
+    """Whether a ticket was ever filed (the rowid's b-tree answers without a scan)."""
+    return db.execute("SELECT max(id) FROM tickets").fetchone()[0] is not None
