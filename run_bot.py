@@ -328,6 +328,13 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
         service.scheduler.shutdown(wait=False)
         service.delivery.stop()
         server.close()
+        commits = service.ingest.commits  # type: ignore[attr-defined]
+        if commits.batches:
+            log.info(
+                "stopped: %d inbound messages committed in %d transactions",
+                commits.units,
+                commits.batches,
+            )
     return 0
 
 

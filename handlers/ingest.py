@@ -18,7 +18,7 @@ import sqlite_utils
 from bot import engine
 from bot.config import Config
 from bot.model import LOCAL, Inbound, Outbound
-from storage.db import open_database, transaction
+from storage.db import GroupCommit, open_database
 from storage.inbound import first_delivery, record_inbound
 from storage.repository import SqliteStore
 
@@ -80,6 +80,8 @@ class Ingest:
         self.staff_channel = staff_channel
         self.clock = clock
         self.on_queued = on_queued
+        # messages arriving together are committed together (see GroupCommit)
+        self.commits = GroupCommit(databases.get)
 
     def receive(
         self,
@@ -94,30 +96,37 @@ class Ingest:
         transaction. `also_record` writes the edge's own bookkeeping (media to
         fetch, held replies to release) in that transaction too.
         """
-        db = self.databases.get()
         now = self.clock()
-        try:
-            with transaction(db):
-                if not first_delivery(db, inbound.channel, inbound.provider_id, now):
-                    return None
-                store = SqliteStore(db)
-                outcome = engine.handle(store, self.config, inbound, now, self.staff_channel)
-                record_inbound(db, inbound, outcome.ticket_id, now)
-                for outbound in also_queue:
-                    store.queue(outbound, now)
+
+        def handle(db: sqlite_utils.Database) -> engine.Outcome | None:
+            if not first_delivery(db, inbound.channel, inbound.provider_id, now):
+                return None
+            store = SqliteStore(db)
+            outcome = engine.handle(store, self.config, inbound, now, self.staff_channel)
+            record_inbound(db, inbound, outcome.ticket_id, now)
+            for outbound in also_queue:
+                store.queue(outbound, now)
+            if also_record is not None:
+                also_record(db, now)
+            return outcome
+
+        def keep_as_error(db: sqlite_utils.Database) -> engine.Outcome:
+            if first_delivery(db, inbound.channel, inbound.provider_id, now):
+                record_inbound(db, inbound, None, now, status="error")
                 if also_record is not None:
                     also_record(db, now)
+            return engine.Outcome(None, ())
+
+        try:
+            outcome = self.commits.run(handle)
         except Exception:
             # A bug in the core must not lose the citizen's message: keep it,
             # marked as seen, so an operator can read it and the provider
             # does not redeliver it forever.
             log.exception("core failed on %s message %s", inbound.channel, inbound.provider_id)
-            with transaction(db):
-                if first_delivery(db, inbound.channel, inbound.provider_id, now):
-                    record_inbound(db, inbound, None, now, status="error")
-                    if also_record is not None:
-                        also_record(db, now)
-            return engine.Outcome(None, ())
+            return self.commits.run(keep_as_error)
+        if outcome is None:
+            return None
         if (outcome.said or also_queue) and self.on_queued is not None:
             # wake only the channels that have something new to send
             self.on_queued({o.channel for o in outcome.said} | {o.channel for o in also_queue})

@@ -11,15 +11,17 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import overload
+from typing import Generic, TypeVar, overload
 
 from sqlite_utils import Database
 
 MEMORY = ":memory:"
+
+T = TypeVar("T")
 
 # One lock per database file (per Database for ":memory:" and connections opened
 # elsewhere): threads that share a connection take turns at transactions instead
@@ -137,3 +139,105 @@ def ping(db: Database) -> bool:
     except sqlite3.Error:
         return False
     return row is not None and row[0] == 1
+
+
+class _Unit(Generic[T]):
+    """One caller's unit of work waiting for a group commit, and what came of it."""
+
+    __slots__ = ("done", "error", "result", "work")
+
+    def __init__(self, work: Callable[[Database], T]) -> None:
+        self.work = work
+        self.done = False
+        self.result: T | None = None
+        self.error: BaseException | None = None
+
+    def outcome(self) -> T:
+        if self.error is not None:
+            raise self.error
+        return self.result  # type: ignore[return-value] - set when done without error
+
+
+class GroupCommit:
+    """Commits the units of work of concurrent callers together: one SQLite
+    transaction, each unit in its own savepoint.
+
+    A unit is all-or-nothing (an exception rolls back its savepoint only and is
+    raised in its caller), and `run` returns only after the COMMIT that made it
+    durable, so a webhook still answers only for what is stored. The first
+    caller to arrive leads: it takes every unit queued while the previous
+    commit ran and commits them in one go; the others wait for their result.
+    Under load that is one BEGIN/COMMIT (and one turn at the write lock, one
+    write of each shared index page) for several messages instead of one each.
+    """
+
+    def __init__(self, database: Callable[[], Database]) -> None:
+        self._database = database  # this thread's connection
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: list[_Unit[object]] = []
+        self._leader: int | None = None
+        self.batches = 0
+        self.units = 0
+
+    def run(self, work: Callable[[Database], T]) -> T:
+        """Run `work(db)` in a savepoint of a shared transaction; its result after COMMIT."""
+        me = threading.get_ident()
+        if self._leader == me or self._database().conn.in_transaction:
+            # Called from inside a transaction of this thread (work that submits work, or
+            # a caller's own transaction): join it, or we would wait for ourselves.
+            return _in_savepoint(self._database(), work)
+        unit: _Unit[T] = _Unit(work)
+        with self._cond:
+            self._queue.append(unit)  # type: ignore[arg-type] - results are per unit
+            while self._leader is not None and not unit.done:
+                self._cond.wait()
+            if unit.done:
+                return unit.outcome()
+            self._leader = me
+            batch, self._queue = self._queue, []
+        try:
+            self._commit(batch)
+        finally:
+            with self._cond:
+                self._leader = None
+                for waiting in batch:
+                    waiting.done = True
+                self._cond.notify_all()
+        return unit.outcome()
+
+    def _commit(self, batch: list[_Unit[object]]) -> None:
+        db = self._database()
+        try:
+            if len(batch) == 1:  # alone: its transaction is its savepoint
+                [unit] = batch
+                with transaction(db):
+                    unit.result = unit.work(db)
+            else:
+                with transaction(db):
+                    for unit in batch:
+                        try:
+                            unit.result = _in_savepoint(db, unit.work)
+                        except Exception as error:  # this unit only: the others go on
+                            unit.error = error
+        except BaseException as error:  # the COMMIT (or the transaction) failed: nobody is stored
+            for unit in batch:
+                unit.result = None
+                unit.error = error
+            if not isinstance(error, Exception):
+                raise
+        self.batches += 1
+        self.units += len(batch)
+
+
+def _in_savepoint(db: Database, work: Callable[[Database], T]) -> T:
+    """`work(db)` inside the open transaction, undone alone if it raises."""
+    db.conn.execute("SAVEPOINT unit")
+    try:
+        result = work(db)
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK TO unit")
+            db.conn.execute("RELEASE unit")
+        raise
+    db.conn.execute("RELEASE unit")
+    return result

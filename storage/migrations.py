@@ -255,3 +255,12 @@ def m004_lease_owner_and_retention(db: Database) -> None:
         "CREATE INDEX tickets_to_anonymise ON tickets (closed_at) "
         "WHERE anonymised_at IS NULL AND status IN ('closed', 'rejected', 'referred')"
     )
+
+
+@migrations()
+def m005_outbox_queue_index(db: Database) -> None:
+    """Each channel's delivery loop takes its oldest pending rows: an index in that
+    order, so a claim reads ~`limit` rows instead of sorting the whole backlog
+    (10 ms at 6,000 pending rows, under the write lock) on every pass."""
+    db.execute("DROP INDEX outbox_due")
+    db.execute("CREATE INDEX outbox_queue ON outbox (status, channel, id)")

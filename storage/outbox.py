@@ -18,6 +18,7 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -51,15 +52,26 @@ def claim_due(
     """
     at = to_db_time(now)
     lease_until = to_db_time(now + timedelta(seconds=lease_seconds))
-    channel_list = None if channels is None else json.dumps(sorted(channels))
     with transaction(db):
-        rows = list(
-            db.query(
+        if channels is None:
+            channels = [
+                row[0]
+                for row in db.execute(
+                    "SELECT DISTINCT channel FROM outbox WHERE status = 'pending'"
+                ).fetchall()
+            ]
+        rows: list[dict[str, Any]] = []
+        for channel in sorted(set(channels)):
+            # Due: pending, its retry time reached, not leased, and no earlier row of
+            # the same chat waiting for a retry or leased (a chat's messages go out in
+            # order). Read in order from the channel's queue index, so a claim reads
+            # about `limit` rows, not the whole backlog.
+            rows += db.query(
                 """
                 SELECT id, payload, attempts, created_at FROM outbox AS o
-                WHERE o.status = 'pending' AND o.next_attempt_at <= :now
+                WHERE o.status = 'pending' AND o.channel = :channel
+                  AND o.next_attempt_at <= :now
                   AND (o.lease_until IS NULL OR o.lease_until <= :now)
-                  AND (:channels IS NULL OR o.channel IN (SELECT value FROM json_each(:channels)))
                   AND NOT EXISTS (
                       SELECT 1 FROM outbox AS earlier
                       WHERE earlier.channel = o.channel AND earlier.chat_id = o.chat_id
@@ -69,9 +81,9 @@ def claim_due(
                 ORDER BY o.id
                 LIMIT :limit
                 """,
-                {"now": at, "channels": channel_list, "limit": limit},
+                {"now": at, "channel": channel, "limit": limit},
             )
-        )
+        rows = sorted(rows, key=lambda row: row["id"])[:limit]
         db.execute(
             "UPDATE outbox SET lease_until = ?, lease_owner = ? "
             "WHERE id IN (SELECT value FROM json_each(?))",

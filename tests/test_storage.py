@@ -205,7 +205,7 @@ def test_migrations_on_memory_database() -> None:
         "messages_by_provider_id",
         "messages_by_ticket",
         "messages_by_chat",
-        "outbox_due",
+        "outbox_queue",
         "notices_once",
     } <= index_names
     db.close()
@@ -642,6 +642,33 @@ def test_claim_due_filters_channels(db: Database) -> None:
     assert claim_due(db, NOW, channels=[]) == []
     assert [i.id for i in claim_due(db, NOW, channels={"whatsapp", "local"})] == [whatsapp]
     assert [i.id for i in claim_due(db, NOW, channels=("telegram",))] == [telegram]
+
+
+def test_claim_due_takes_the_oldest_rows_across_channels(db: Database) -> None:
+    ids = [
+        queue(db, Outbound(channel, f"{channel}-{n}", "x"))
+        for n in range(3)
+        for channel in ("whatsapp", "telegram", "local")
+    ]
+    assert [i.id for i in claim_due(db, NOW, limit=4)] == ids[:4]
+    assert [i.id for i in claim_due(db, NOW, limit=2, channels=["telegram"])] == [ids[4], ids[7]]
+
+
+def test_a_claim_reads_its_channel_queue_in_order_not_the_whole_backlog(db: Database) -> None:
+    """With thousands of replies waiting, a claim must not sort the backlog under the
+    write lock: the query walks the channel's queue index in id order."""
+    for n in range(3):
+        queue(db, Outbound("telegram", f"chat-{n}", "x"))
+    claims: list[str] = []
+    db.conn.set_trace_callback(
+        lambda sql: claims.append(sql) if "SELECT id, payload" in sql else None
+    )
+    assert len(claim_due(db, NOW, limit=2, channels=["telegram"])) == 2
+    db.conn.set_trace_callback(None)
+    [claim] = claims
+    plan = " ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + claim).fetchall())
+    assert "USING INDEX outbox_queue" in plan
+    assert "TEMP B-TREE" not in plan
 
 
 def test_claim_due_keeps_order_within_a_chat(db: Database) -> None:
