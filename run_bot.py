@@ -296,6 +296,7 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
         else:
             log.info("channel %s: on", name)
     server = create_server(service.app, host=host, port=port, threads=8, ident="iceta")
+    checkpoints = service.databases.checkpoint_in_background()  # type: ignore[attr-defined]
     service.delivery.start()
     service.scheduler.start()
     if service.telegram is not None:
@@ -328,6 +329,7 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
         service.scheduler.shutdown(wait=False)
         service.delivery.stop()
         server.close()
+        checkpoints.stop()
         commits = service.ingest.commits  # type: ignore[attr-defined]
         if commits.batches:
             log.info(

@@ -19,8 +19,9 @@ import ipaddress
 import os
 import re
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import time, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
@@ -461,6 +462,12 @@ class Config(_Section):
         if found:
             raise _problems(found)
         return self
+
+    @cached_property
+    def memo(self) -> dict[Hashable, Any]:
+        """What the core derives from this (unchanging) config and keeps, by key: the
+        category menu, the keyword needles. Not part of the config itself."""
+        return {}
 
     def agency(self, agency_id: str) -> Agency | None:
         """The agency with this id, or None."""

@@ -21,7 +21,7 @@ from bot.model import (
     Status,
     Ticket,
 )
-from bot.routing import suggest
+from bot.routing import Matcher
 from bot.session import Session
 from bot.tickets import find_number, parse_id, parse_number
 
@@ -457,32 +457,15 @@ class _Chat:
 
     def _ask_category(self) -> None:
         self.conversation.state = "category"
-        categories = self.session.config.categories
-        suggested = {
-            c.id for c in suggest(categories, self.conversation.draft.get("description", ""))
-        }
-        self.conversation.draft["suggested"] = sorted(suggested)
-        lines = [self.t("ask_category")]
-        buttons: list[tuple[Button, ...]] = []
-        mark = self.t("category_suggested")
-        for index, category in enumerate(categories, start=1):
-            label = category.text(self.language)
-            line = f"{index}. {label}" + (f" {mark}" if category.id in suggested else "")
-            lines.append(line)
-            buttons.append(
-                (
-                    Button(
-                        ("⭐ " if category.id in suggested else "") + f"{index}. {label}",
-                        str(index),
-                    ),
-                )
-            )
-        other = self.t("category_other")
-        lines.append(f"0. {other}")
-        buttons.append((Button(f"0. {other}", "0"),))
-        # Suggested categories first among the buttons; numbers stay as listed.
-        buttons.sort(key=lambda row: 0 if row[0].label.startswith("⭐") else 1)
-        self.reply("\n".join(lines), tuple(buttons))
+        config = self.session.config
+        matcher = config.memo.get("category_matcher")
+        if matcher is None:
+            matcher = config.memo["category_matcher"] = Matcher(config.categories)
+        description = self.conversation.draft.get("description", "")
+        suggested = tuple(sorted(c.id for c in matcher.suggest(description)))
+        self.conversation.draft["suggested"] = list(suggested)
+        text, buttons = _category_menu(self.session, self.language, suggested)
+        self.reply(text, buttons)
 
     def _on_category(self) -> int | None:
         categories = self.session.config.categories
@@ -709,3 +692,32 @@ class _Chat:
 
 def _hours(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _category_menu(
+    session: Session, language: str, suggested: tuple[str, ...]
+) -> tuple[str, tuple[tuple[Button, ...], ...]]:
+    """The category question: every category numbered, the suggested ones marked and
+    their buttons first (numbers stay as listed). The same for every complaint with
+    the same suggestions, so it is built once per config."""
+    key = ("category_menu", language, suggested)
+    memo = session.config.memo
+    found = memo.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return] - stored below
+    lines = [say(language, "ask_category")]
+    buttons: list[tuple[Button, ...]] = []
+    mark = say(language, "category_suggested")
+    for index, category in enumerate(session.config.categories, start=1):
+        label = category.text(language)
+        star = category.id in suggested
+        lines.append(f"{index}. {label}" + (f" {mark}" if star else ""))
+        buttons.append((Button(("⭐ " if star else "") + f"{index}. {label}", str(index)),))
+    other = say(language, "category_other")
+    lines.append(f"0. {other}")
+    buttons.append((Button(f"0. {other}", "0"),))
+    buttons.sort(key=lambda row: 0 if row[0].label.startswith("⭐") else 1)
+    menu = ("\n".join(lines), tuple(buttons))
+    if len(memo) < 4096:  # suggestions are a few categories at most: this stays small
+        memo[key] = menu
+    return menu

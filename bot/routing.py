@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 
 class _Keyworded(Protocol):
@@ -39,8 +39,25 @@ def matches(keywords: Iterable[str], description: str) -> int:
 
 def suggest(options: Sequence[T], description: str) -> list[T]:
     """The options whose keywords match, best match first (ties keep config order)."""
-    haystack = _normalise(description)
-    scored = [
-        (_count(option.keywords, haystack), index, option) for index, option in enumerate(options)
-    ]
-    return [option for score, _, option in sorted(scored, key=lambda s: (-s[0], s[1])) if score > 0]
+    return Matcher(options).suggest(description)
+
+
+class Matcher(Generic[T]):
+    """`suggest` for one fixed list of options, their keywords normalised once
+    (the config's categories: build it once, ask it for every complaint)."""
+
+    def __init__(self, options: Sequence[T]) -> None:
+        self._options = [
+            (option, [needle for word in option.keywords if (needle := _needle(word))])
+            for option in options
+        ]
+
+    def suggest(self, description: str) -> list[T]:
+        haystack = _normalise(description)
+        scored = []
+        for index, (option, needles) in enumerate(self._options):
+            score = sum(needle in haystack for needle in needles)
+            if score:
+                scored.append((-score, index, option))
+        scored.sort(key=lambda s: (s[0], s[1]))
+        return [option for _, _, option in scored]

@@ -18,7 +18,7 @@ import sqlite_utils
 from bot import engine
 from bot.config import Config
 from bot.model import LOCAL, Inbound, Outbound
-from storage.db import GroupCommit, open_database
+from storage.db import Checkpoints, GroupCommit, background_checkpoints, open_database
 from storage.inbound import first_delivery, record_inbound
 from storage.repository import SqliteStore
 
@@ -55,13 +55,24 @@ class Databases:
         self.path = str(path)
         self._local = threading.local()
         open_database(self.path).close()  # create the file and migrate once, up front
+        self.checkpoints: Checkpoints | None = None
 
     def get(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
         if db is None:
             db = open_database(self.path)
+            if self.checkpoints is not None:  # they run in the background, not on commits
+                background_checkpoints(db)
             self._local.db = db
         return db
+
+    def checkpoint_in_background(self) -> Checkpoints:
+        """From now on, connections opened here leave WAL checkpoints to one background
+        thread, so no webhook's COMMIT waits for one (call before serving)."""
+        if self.checkpoints is None:
+            self.checkpoints = Checkpoints(self.path)
+            self.checkpoints.start()
+        return self.checkpoints
 
 
 class Ingest:

@@ -7,6 +7,8 @@ and `ORDER BY` on a time column is chronological.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import sqlite3
 import threading
@@ -20,6 +22,7 @@ from typing import Generic, TypeVar, overload
 from sqlite_utils import Database
 
 MEMORY = ":memory:"
+_log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -241,3 +244,60 @@ def _in_savepoint(db: Database, work: Callable[[Database], T]) -> T:
         raise
     db.conn.execute("RELEASE unit")
     return result
+
+
+class Checkpoints:
+    """Copies the write-ahead log back into the database file from a thread of its own.
+
+    SQLite otherwise checkpoints inside whichever COMMIT crosses 1,000 WAL pages:
+    that writer copies ~4 MB and syncs the file while holding the write lock, so
+    every few dozen webhooks one of them (and all queued behind it) waits. Here a
+    PASSIVE checkpoint runs every `interval` seconds while writers go on; once all
+    is copied, the next writer starts the WAL over (connections opened with
+    `background_checkpoints` keep it under WAL_SIZE_LIMIT when it does).
+    """
+
+    def __init__(self, path: str, interval: float = 1.0) -> None:
+        self.path = path
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.runs = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="wal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop, and copy what is left (with nothing else writing, a quick one)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        with contextlib.suppress(sqlite3.Error):
+            self.run_once()
+
+    def run_once(self) -> tuple[int, int, int]:
+        """One PASSIVE checkpoint: (1 if it could not finish, WAL pages, pages copied)."""
+        conn = sqlite3.connect(self.path, timeout=1, isolation_level=None)
+        try:
+            row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            conn.close()
+        self.runs += 1
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.run_once()
+            except sqlite3.Error as error:  # locked for a moment: the next run catches up
+                _log.warning("WAL checkpoint failed: %s", error)
+
+
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+
+
+def background_checkpoints(db: Database) -> None:
+    """This connection's commits no longer checkpoint (a `Checkpoints` thread does)."""
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")

@@ -240,6 +240,20 @@ def test_signature_holds_behind_a_proxy_with_a_query_string(
     assert response.status_code == 200
 
 
+def test_signature_over_the_url_with_its_default_port_is_accepted_too(
+    world: WhatsAppWorld, twilio: FakeTwilioApi
+) -> None:
+    """Twilio signs the webhook URL as written in its console, ":443" included."""
+    params = twilio.inbound_params(SITI, "halo")
+    with_port = PUBLIC.replace(".go.id", ".go.id:443") + "/webhooks/whatsapp"
+    assert with_port.startswith("https://") and ":443/" in with_port
+    signature = tw.sign(with_port, params, twilio.auth_token)
+    assert world.post("/webhooks/whatsapp", params, signature=signature).status_code == 200
+    again = {**params, "MessageSid": "SM" + "b" * 32}
+    other_port = tw.sign(with_port.replace(":443", ":8443"), again, twilio.auth_token)
+    assert world.post("/webhooks/whatsapp", again, signature=other_port).status_code == 403
+
+
 def test_garbage_gets_a_4xx_and_changes_nothing(world: WhatsAppWorld) -> None:
     for params in (
         {},

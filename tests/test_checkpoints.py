@@ -1,0 +1,64 @@
+"""WAL checkpoints in a thread of their own, not inside a webhook's COMMIT."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from handlers.ingest import Databases
+from storage.db import Checkpoints, transaction
+
+
+def wal_pages(path: Path) -> int:
+    wal = Path(f"{path}-wal")
+    return wal.stat().st_size // 4096 if wal.exists() else 0
+
+
+def test_connections_leave_checkpoints_to_the_background_thread(tmp_path: Path) -> None:
+    path = tmp_path / "iceta.db"
+    databases = Databases(path)
+    checkpoints = databases.checkpoint_in_background()
+    checkpoints.stop()  # run by hand below
+    seen: dict[str, int] = {}
+
+    def writer() -> None:
+        db = databases.get()
+        seen["autocheckpoint"] = db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        for n in range(1500):  # 1,500 commits: SQLite alone would have checkpointed
+            with transaction(db):
+                db.execute("INSERT INTO notes (body) VALUES (?)", [f"pesan {n}" * 20])
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    thread.join()
+
+    assert seen["autocheckpoint"] == 0
+    assert wal_pages(path) > 1000  # nobody checkpointed on commit
+    busy, pages, copied = checkpoints.run_once()
+    assert (busy, copied) == (0, pages) and pages > 1000
+
+    def one_more() -> None:
+        with transaction(databases.get()):
+            databases.get().execute("INSERT INTO notes (body) VALUES ('lagi')")
+
+    thread = threading.Thread(target=one_more)
+    thread.start()
+    thread.join()
+    assert checkpoints.run_once()[1] < 10  # all was copied: the next writer started the WAL over
+
+
+def test_the_checkpoint_thread_runs_until_stopped(tmp_path: Path) -> None:
+    path = tmp_path / "iceta.db"
+    Databases(path)
+    checkpoints = Checkpoints(str(path), interval=0.01)
+    checkpoints.start()
+    deadline = time.monotonic() + 10
+    while checkpoints.runs < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert checkpoints.runs >= 3
+    checkpoints.stop()
+    runs = checkpoints.runs
+    time.sleep(0.1)
+    assert checkpoints.runs == runs  # stopped: no more runs
