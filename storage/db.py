@@ -95,6 +95,12 @@ def open_database(path: str | Path) -> Database:
     return db
 
 
+def _file_lock(path: str) -> threading.RLock:
+    """The lock this process's writers to the file at `path` take turns at."""
+    with _locks_guard:
+        return _file_locks.setdefault(os.path.realpath(path), threading.RLock())
+
+
 def _lock(db: Database) -> threading.RLock:
     with _locks_guard:
         lock = _locks.get(db)
@@ -250,19 +256,24 @@ class Checkpoints:
     """Copies the write-ahead log back into the database file from a thread of its own.
 
     SQLite otherwise checkpoints inside whichever COMMIT crosses 1,000 WAL pages:
-    that writer copies ~4 MB and syncs the file while holding the write lock, so
-    every few dozen webhooks one of them (and all queued behind it) waits. Here a
-    PASSIVE checkpoint runs every `interval` seconds while writers go on; once all
-    is copied, the next writer starts the WAL over (connections opened with
-    `background_checkpoints` keep it under WAL_SIZE_LIMIT when it does).
+    that writer copies the pages and syncs the file while holding the write lock,
+    and every webhook queued behind it waits. Here a PASSIVE checkpoint copies
+    them every `interval` seconds while writers go on. Under steady writes a
+    passive checkpoint never finds the log fully copied at a transaction's start,
+    so the log would grow without end: once it holds `restart_pages`, a RESTART
+    checkpoint runs while this process's writers wait at the file's lock (the
+    pages are mostly copied already: it syncs and lets the next writer start the
+    log over).
     """
 
-    def __init__(self, path: str, interval: float = 1.0) -> None:
+    def __init__(self, path: str, interval: float = 0.25, restart_pages: int = 4000) -> None:
         self.path = path
         self.interval = interval
+        self.restart_pages = restart_pages
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.runs = 0
+        self.restarts = 0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="wal-checkpoint", daemon=True)
@@ -277,10 +288,14 @@ class Checkpoints:
             self.run_once()
 
     def run_once(self) -> tuple[int, int, int]:
-        """One PASSIVE checkpoint: (1 if it could not finish, WAL pages, pages copied)."""
-        conn = sqlite3.connect(self.path, timeout=1, isolation_level=None)
+        """One checkpoint: (1 if it could not finish, WAL pages, pages copied)."""
+        conn = sqlite3.connect(self.path, timeout=5, isolation_level=None)
         try:
             row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if row[1] >= self.restart_pages:
+                with _file_lock(self.path):  # this process's writers wait here, not in SQLite
+                    row = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                self.restarts += 1
         finally:
             conn.close()
         self.runs += 1

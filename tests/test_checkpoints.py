@@ -62,3 +62,32 @@ def test_the_checkpoint_thread_runs_until_stopped(tmp_path: Path) -> None:
     runs = checkpoints.runs
     time.sleep(0.1)
     assert checkpoints.runs == runs  # stopped: no more runs
+
+
+def test_under_steady_writes_the_log_is_started_over_not_grown_forever(tmp_path: Path) -> None:
+    """A passive checkpoint never finds the log fully copied while writes go on without
+    a pause; the RESTART after `restart_pages` is what keeps the file from growing."""
+    path = tmp_path / "iceta.db"
+    databases = Databases(path)
+    checkpoints = Checkpoints(str(path), interval=0.02, restart_pages=500)
+    databases.checkpoints = checkpoints  # connections opened from now on leave it to them
+    checkpoints.start()
+    written = {"commits": 0}
+
+    def writer() -> None:
+        db = databases.get()
+        db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            with transaction(db):
+                db.execute("INSERT INTO notes (body) VALUES (?)", ["pesan " * 100])
+            written["commits"] += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    thread.join()
+    checkpoints.stop()
+
+    assert written["commits"] > 3000  # well over what one log of 500 pages holds
+    assert checkpoints.restarts >= 1
+    assert wal_pages(path) < written["commits"] / 2  # started over, not one page per commit
