@@ -346,6 +346,11 @@ def run_load(
             if not skip_drain:
                 results["drain"] = drain(base, telegram, twilio, sent_before, load_ended)
             results["rss_kb"] = memory_kb(server.pid)
+            database = Path(folder) / "iceta.db"
+            results["database_bytes"] = {
+                "database": database.stat().st_size,
+                "wal": Path(f"{database}-wal").stat().st_size,
+            }
         finally:
             if load.is_alive():
                 ours.send(None)
@@ -502,6 +507,11 @@ def report(results: dict[str, Any], scans: list[dict[str, Any]]) -> str:
     lines.append(
         f"resident memory of serve: {results['rss_idle_kb'] / 1024:.0f} MB idle, "
         f"{rss['VmRSS'] / 1024:.0f} MB after the run, peak {rss['VmHWM'] / 1024:.0f} MB (VmHWM)"
+    )
+    sizes = results["database_bytes"]
+    lines.append(
+        f"database file {sizes['database'] / 2**20:.1f} MB, write-ahead log "
+        f"{sizes['wal'] / 2**20:.1f} MB (checkpointed in the background)"
     )
     if results["serve_log_errors"]:
         lines.append("ERRORs in the serve log:\n  " + "\n  ".join(results["serve_log_errors"]))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import logging
 import threading
@@ -37,7 +38,7 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.model import TELEGRAM, Attachment, Inbound, Location, Outbound
+from bot.model import TELEGRAM, Attachment, Button, Inbound, Location, Outbound
 from handlers.delivery import RetryLater, Sent, Undeliverable
 from handlers.ingest import Clock, Databases, Ingest, utc_now
 from storage.db import transaction
@@ -369,10 +370,18 @@ def _prefix_within(text: str, limit: int) -> int:
 def keyboard(outbound: Outbound) -> InlineKeyboardMarkup | None:
     if not outbound.buttons:
         return None
+    return _markup(outbound.buttons)
+
+
+@functools.lru_cache(maxsize=512)
+def _markup(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
+    """Telegram's keyboard for our buttons. Most replies carry one of a few menus (the
+    category question has ~20 buttons), so each is built once; PTB's objects are
+    immutable, so sharing them is safe."""
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(b.label[:64], callback_data=b.data[:64]) for b in row]
-            for row in outbound.buttons
+            for row in buttons
         ]
     )
 

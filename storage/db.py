@@ -291,6 +291,7 @@ class Checkpoints:
         """One checkpoint: (1 if it could not finish, WAL pages, pages copied)."""
         conn = sqlite3.connect(self.path, timeout=5, isolation_level=None)
         try:
+            conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             if row[1] >= self.restart_pages:
                 with _file_lock(self.path):  # this process's writers wait here, not in SQLite
