@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from collections.abc import Sequence
 from typing import Generic, Protocol, TypeVar
 
 
@@ -17,47 +16,47 @@ T = TypeVar("T", bound=_Keyworded)
 _NOT_ALPHANUMERIC = re.compile(r"[^0-9a-z]+")
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
+    """Lower case, every run of other characters one space, a space at each end: a
+    keyword occurs as whole words exactly when its normal form is a substring."""
     return " " + _NOT_ALPHANUMERIC.sub(" ", text.lower()) + " "
 
 
-@lru_cache(maxsize=4096)
-def _needle(keyword: str) -> str:
-    """A keyword as it is looked for ("" for a blank one). Keywords come from the
-    config, so each is normalised once, not once per complaint."""
-    return _normalise(keyword) if keyword.strip() else ""
-
-
-def _count(keywords: Iterable[str], haystack: str) -> int:
-    return sum(1 for word in keywords if (needle := _needle(word)) and needle in haystack)
-
-
-def matches(keywords: Iterable[str], description: str) -> int:
-    """How many of `keywords` occur in `description` as whole words or phrases."""
-    return _count(keywords, _normalise(description))
-
-
-def suggest(options: Sequence[T], description: str) -> list[T]:
-    """The options whose keywords match, best match first (ties keep config order)."""
-    return Matcher(options).suggest(description)
-
-
 class Matcher(Generic[T]):
-    """`suggest` for one fixed list of options, their keywords normalised once
-    (the config's categories: build it once, ask it for every complaint)."""
+    """Suggests options (the config's categories) for a complaint by their keywords.
+
+    Built once per list of options. A one-word keyword is found by looking the
+    complaint's words up in a table, so a complaint costs about its length, not
+    the number of keywords in the config; phrases are searched for as text.
+    """
 
     def __init__(self, options: Sequence[T]) -> None:
-        self._options = [
-            (option, [needle for word in option.keywords if (needle := _needle(word))])
-            for option in options
-        ]
+        self._options = list(options)
+        self._by_word: dict[str, list[int]] = {}
+        self._phrases: list[tuple[str, int]] = []
+        for index, option in enumerate(self._options):
+            for keyword in option.keywords:
+                words = normalise(keyword).strip()
+                if not words:
+                    continue  # blank, or punctuation only
+                if " " in words:
+                    self._phrases.append((f" {words} ", index))
+                else:
+                    self._by_word.setdefault(words, []).append(index)
+
+    def scores(self, description: str) -> list[int]:
+        """How many of each option's keywords occur in `description` (whole words)."""
+        haystack = normalise(description)
+        scores = [0] * len(self._options)
+        for word in set(haystack.split()):
+            for index in self._by_word.get(word, ()):
+                scores[index] += 1
+        for needle, index in self._phrases:
+            if needle in haystack:
+                scores[index] += 1
+        return scores
 
     def suggest(self, description: str) -> list[T]:
-        haystack = _normalise(description)
-        scored = []
-        for index, (option, needles) in enumerate(self._options):
-            score = sum(needle in haystack for needle in needles)
-            if score:
-                scored.append((-score, index, option))
-        scored.sort(key=lambda s: (s[0], s[1]))
-        return [option for _, _, option in scored]
+        """The options whose keywords match, best match first (ties keep their order)."""
+        scored = [(-score, index) for index, score in enumerate(self.scores(description)) if score]
+        return [self._options[index] for _, index in sorted(scored)]

@@ -264,3 +264,52 @@ def m005_outbox_queue_index(db: Database) -> None:
     (10 ms at 6,000 pending rows, under the write lock) on every pass."""
     db.execute("DROP INDEX outbox_due")
     db.execute("CREATE INDEX outbox_queue ON outbox (status, channel, id)")
+
+
+@migrations()
+def m006_keyed_tables_without_rowid(db: Database) -> None:
+    """Two tables every inbound message writes to are looked up only by their key:
+    stored in the key's own b-tree (no rowid table beside it), each message writes
+    one b-tree less for each."""
+    db.execute(
+        """
+        CREATE TABLE seen_inbound_by_key (
+            channel TEXT NOT NULL,
+            provider_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (channel, provider_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("INSERT INTO seen_inbound_by_key SELECT channel, provider_id, at FROM seen_inbound")
+    db.execute("DROP TABLE seen_inbound")
+    db.execute("ALTER TABLE seen_inbound_by_key RENAME TO seen_inbound")
+    db.execute(
+        """
+        CREATE TABLE conversations_by_key (
+            channel TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'idle',
+            draft TEXT NOT NULL DEFAULT '{}',
+            context TEXT NOT NULL DEFAULT '{}',
+            language TEXT NOT NULL DEFAULT '',
+            welcomed INTEGER NOT NULL DEFAULT 0,
+            opted_out INTEGER NOT NULL DEFAULT 0,
+            name TEXT NOT NULL DEFAULT '',
+            phone TEXT NOT NULL DEFAULT '',
+            updated_at TEXT,
+            last_inbound_at TEXT,
+            PRIMARY KEY (channel, chat_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        INSERT INTO conversations_by_key
+        SELECT channel, chat_id, state, draft, context, language, welcomed, opted_out,
+               name, phone, updated_at, last_inbound_at
+        FROM conversations
+        """
+    )
+    db.execute("DROP TABLE conversations")
+    db.execute("ALTER TABLE conversations_by_key RENAME TO conversations")

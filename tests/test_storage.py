@@ -141,6 +141,40 @@ def test_open_database_creates_folder_applies_migrations_and_sets_pragmas(db_pat
         reopened.close()
 
 
+def test_upgrading_keeps_conversations_and_seen_messages(db_path: Path) -> None:
+    """m006 rebuilds two tables in place: what an older database held is all still there."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    old = Database(sqlite3.connect(db_path, isolation_level=None))
+    migrations.apply(old, stop_before="m006_keyed_tables_without_rowid")
+    old.execute(
+        "INSERT INTO conversations (channel, chat_id, state, draft, name, phone, updated_at) "
+        "VALUES ('whatsapp', 'whatsapp:+6281200000001', 'category', '{\"description\": \"x\"}', "
+        "'Siti', '+6281200000001', '2026-11-26T02:00:00.000000+00:00')"
+    )
+    old.execute(
+        "INSERT INTO seen_inbound VALUES ('telegram', '501', '2026-11-26T02:00:00.000000+00:00')"
+    )
+    old.conn.close()
+
+    db = open_database(db_path)
+    try:
+        assert migrations.pending(db) == []
+        conversation = SqliteStore(db).conversation("whatsapp", "whatsapp:+6281200000001")
+        assert conversation is not None
+        assert (conversation.state, conversation.name, conversation.draft) == (
+            "category",
+            "Siti",
+            {"description": "x"},
+        )
+        assert db.execute("SELECT * FROM seen_inbound").fetchall() == [
+            ("telegram", "501", "2026-11-26T02:00:00.000000+00:00")
+        ]
+        for table in ("conversations", "seen_inbound"):
+            assert "WITHOUT ROWID" in db.table(table).schema
+    finally:
+        db.close()
+
+
 def test_migrations_on_memory_database() -> None:
     db = open_database(":memory:")
     assert set(db.table_names()) >= TABLES
