@@ -328,7 +328,7 @@ def webhook_blueprint(
         if not signed():
             return _text("invalid signature", 403)
         try:
-            receiver.receive(request.form)
+            receiver.receive(request.form.to_dict())  # Twilio sends each field once
         except InvalidMessage as error:
             return _text(str(error), 400)
         return Response(EMPTY_TWIML, status=200, mimetype="text/xml")
