@@ -19,8 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from handlers.delivery_process import DeliveryProcess
+    from handlers.web import Channels
 
 log = logging.getLogger("iceta")
 
@@ -86,29 +91,15 @@ def config_path(argument: str | None, environ: Mapping[str, str]) -> Path:
     return Path(argument or environ.get("ICETA_CONFIG") or "config.yaml")
 
 
-def build_service(
-    config: Config,
-    environ: Mapping[str, str],
-    base_dir: Path,
-    telegram_limits: object | None = None,
-) -> Service:
-    """Wire the pieces for `serve` (and for tests that run the real thing in-process)."""
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    from bot.model import LOCAL, TELEGRAM, WHATSAPP
-    from handlers.console import console_blueprint
-    from handlers.deadlines import DeadlineJobs
-    from handlers.delivery import Delivery, Sender
-    from handlers.ingest import Databases, Ingest, ServiceClock
-    from handlers.local import LocalSender
-    from handlers.web import Channels, create_app
-    from storage.housekeeping import forget_old_deliveries
-    from storage.retention import retention_job
-
+def database_path(config: Config, base_dir: Path) -> Path:
+    """The database file; a relative `service.database` is relative to `base_dir`."""
     database = Path(config.service.database)
-    if not database.is_absolute():
-        database = base_dir / database
-    databases = Databases(database)
+    return database if database.is_absolute() else base_dir / database
+
+
+def decide_channels(config: Config, environ: Mapping[str, str]) -> Channels:
+    """Which channels run, from the config and the environment (and why the others do not)."""
+    from handlers.web import Channels
 
     local_on = config.service.local_console_enabled
     channels = Channels(local=local_on)
@@ -136,6 +127,35 @@ def build_service(
         channels.reasons["local"] = (
             f"service.host {config.service.host} is not loopback and service.local_console is not true"
         )
+
+    return channels
+
+
+def build_service(
+    config: Config,
+    environ: Mapping[str, str],
+    base_dir: Path,
+    telegram_limits: object | None = None,
+) -> Service:
+    """Wire the pieces for `serve` (and for tests that run the real thing in-process)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.model import LOCAL, TELEGRAM, WHATSAPP
+    from handlers.console import console_blueprint
+    from handlers.deadlines import DeadlineJobs
+    from handlers.delivery import Delivery, Sender
+    from handlers.ingest import Databases, Ingest, ServiceClock
+    from handlers.local import LocalSender
+    from handlers.web import create_app
+    from storage.housekeeping import forget_old_deliveries
+    from storage.retention import retention_job
+
+    database = database_path(config, base_dir)
+    databases = Databases(database)
+
+    channels = decide_channels(config, environ)
+    token = environ.get("TELEGRAM_BOT_TOKEN", "")
+    secret = environ.get("TELEGRAM_WEBHOOK_SECRET", "")
 
     staff_channel = TELEGRAM if channels.telegram else LOCAL
     senders: dict[str, Sender] = {LOCAL: LocalSender()}
@@ -285,9 +305,37 @@ def build_service(
     )
 
 
+def fork_delivery_process(config: Config, environ: Mapping[str, str]) -> DeliveryProcess:
+    """The delivery process: its own service (connections, senders), only delivering."""
+    import handlers.telegram  # noqa: F401 - imported before the fork, shared with the child
+    import handlers.whatsapp  # noqa: F401
+    from handlers.delivery_process import DeliveryProcess, Relay
+
+    def run_delivery(relay: Relay) -> None:
+        service = build_service(config, environ, Path.cwd())
+        delivery = service.delivery
+        delivery.start()  # type: ignore[attr-defined]
+        relay(delivery.wake)  # type: ignore[attr-defined]
+        delivery.stop()  # type: ignore[attr-defined]
+
+    return DeliveryProcess.fork(run_delivery)
+
+
 def serve(config: Config, environ: Mapping[str, str]) -> int:
     from waitress import create_server
 
+    # With a provider channel on, replies go out from a process of their own (see
+    # handlers/delivery_process.py): forked first, before any database or thread.
+    delivery_process = None
+    if not environ.get("ICETA_DELIVERY_IN_PROCESS"):
+        channels = decide_channels(config, environ)
+        if channels.telegram or channels.whatsapp:
+            from storage.db import open_database
+
+            # Create and migrate the file now, closed again before the fork: the two
+            # processes do not race to set it up, and the child inherits no open file.
+            open_database(database_path(config, Path.cwd())).close()
+            delivery_process = fork_delivery_process(config, environ)
     service = build_service(config, environ, Path.cwd())
     host, port = config.service.host, config.service.port
     for name in ("telegram", "whatsapp", "local"):
@@ -297,7 +345,18 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
             log.info("channel %s: on", name)
     server = create_server(service.app, host=host, port=port, threads=8, ident="iceta")
     checkpoints = service.databases.checkpoint_in_background()  # type: ignore[attr-defined]
-    service.delivery.start()
+    delivery = service.delivery
+    if delivery_process is None:
+        delivery.start()  # type: ignore[attr-defined]
+    else:
+        delivery.forward_wakes(delivery_process.wake)  # type: ignore[attr-defined]
+
+        def deliver_here() -> None:
+            delivery.forward_wakes(None)  # type: ignore[attr-defined]
+            delivery.start()  # type: ignore[attr-defined]
+
+        delivery_process.watch(on_death=deliver_here)
+        log.info("replies are sent by the delivery process %s", delivery_process.pid)
     service.scheduler.start()
     if service.telegram is not None:
         service.telegram.start()
@@ -329,6 +388,8 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
         service.scheduler.shutdown(wait=False)
         service.delivery.stop()
         server.close()
+        if delivery_process is not None:
+            delivery_process.stop()
         checkpoints.stop()
         commits = service.ingest.commits  # type: ignore[attr-defined]
         if commits.batches:

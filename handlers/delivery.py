@@ -12,7 +12,7 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -130,6 +130,7 @@ class Delivery:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.owner = lease_owner()
+        self._forward: Callable[[Collection[str] | None], None] | None = None
 
     def take_back_dead_leases(self) -> int:
         """Rows a killed process had claimed are sent now, not when its lease runs out."""
@@ -234,8 +235,17 @@ class Delivery:
         self.wake()
 
     # --- the background loop
+    def forward_wakes(self, to: Callable[[Collection[str] | None], None] | None) -> None:
+        """Pass wake-ups on (to the delivery process) instead of running loops here;
+        None: back to the loops of this process."""
+        self._forward = to
+
     def wake(self, channels: Collection[str] | None = None) -> None:
         """Tell the loops of `channels` (all when None) that rows are waiting."""
+        forward = self._forward
+        if forward is not None:
+            forward(channels)
+            return
         for channel, event in self._wakes.items():
             if channels is None or channel in channels:
                 event.set()
