@@ -41,9 +41,13 @@ bench-scan: .venv
 	$(BIN)/python bench/deadline_scan.py
 
 # A real serve on loopback: webhooks against /healthz under 8 concurrent clients, the
-# outbox drain, resident memory, the scan at 10k/100k/1M tickets (exit 1: a target missed).
+# outbox drain, resident memory, the scan at 10k/100k/1M tickets (exit 1: a target missed);
+# as shipped, then with the delivery process (ICETA_DELIVERY_PROCESS=1). Both always run.
 bench-load: .venv
-	$(BIN)/python bench/load.py
+	status=0; \
+	$(BIN)/python bench/load.py || status=1; \
+	$(BIN)/python bench/load.py --delivery-process --scan-sizes "" || status=1; \
+	exit $$status
 
 format: .venv
 	$(BIN)/ruff format .

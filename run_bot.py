@@ -324,10 +324,12 @@ def fork_delivery_process(config: Config, environ: Mapping[str, str]) -> Deliver
 def serve(config: Config, environ: Mapping[str, str]) -> int:
     from waitress import create_server
 
-    # With a provider channel on, replies go out from a process of their own (see
-    # handlers/delivery_process.py): forked first, before any database or thread.
+    # Opt-in (PRODUCT.md §7 has serve run everything in one process): with
+    # ICETA_DELIVERY_PROCESS set and a provider channel on, replies go out from a
+    # process of its own (handlers/delivery_process.py), forked first, before any
+    # database or thread.
     delivery_process = None
-    if not environ.get("ICETA_DELIVERY_IN_PROCESS"):
+    if environ.get("ICETA_DELIVERY_PROCESS"):
         channels = decide_channels(config, environ)
         if channels.telegram or channels.whatsapp:
             from storage.db import open_database

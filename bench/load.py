@@ -15,7 +15,9 @@ database, a free port and public_url https://iceta.example.go.id), starts
       public_url + path with the stand-in's auth token;
 2. the outbox drain: every message above owes its citizen one reply; the time
    until /healthz reports backlog 0, and what the stand-ins received;
-3. the resident memory of the serve process (VmRSS now, VmHWM peak);
+3. the resident memory of serve and of the delivery process it forks (VmRSS,
+   VmHWM of each) and of both together with shared pages counted once (PSS,
+   sampled every 0.5 s: the target applies to that sum);
 4. the deadline scan at 10k/100k/1M tickets (bench/deadline_scan.py).
 
     .venv/bin/python bench/load.py                      # all of it (a few minutes)
@@ -304,11 +306,17 @@ def run_load(
     skip_drain: bool = False,
     py_spy: Path | None = None,
     pin: bool = False,
+    delivery_process: bool = False,
 ) -> dict[str, Any]:
     from tests.fakes.telegram_api import FakeTelegramApi
     from tests.fakes.twilio_api import FakeTwilioApi
 
     results: dict[str, Any] = {"requests": requests_per_phase, "clients": clients, "pinned": pin}
+    results["configuration"] = (
+        "serve with ICETA_DELIVERY_PROCESS=1 (replies sent by a forked delivery process)"
+        if delivery_process
+        else "serve as shipped (one process: webhooks and delivery share one interpreter)"
+    )
     command = [sys.executable, "run_bot.py", "serve"]
     theirs_cpus = None
     if pin:  # serve alone on CPU 0; the load generator and the stand-ins on the others
@@ -327,6 +335,7 @@ def run_load(
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))}
         env |= {
             "PYTHONUNBUFFERED": "1",
+            **({"ICETA_DELIVERY_PROCESS": "1"} if delivery_process else {}),
             "TELEGRAM_BOT_TOKEN": telegram.token,
             "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "TELEGRAM_API_BASE_URL": telegram.base_url,
@@ -519,8 +528,9 @@ def report(results: dict[str, Any], scans: list[dict[str, Any]]) -> str:
     lines.append(
         f"{results['requests']:,} requests per phase from {results['clients']} concurrent "
         f"clients (persistent connections, a separate process)"
-        f"{'; serve pinned to CPU 0' if results['pinned'] else ''}; latencies in ms\n"
+        f"{'; serve pinned to CPU 0' if results['pinned'] else ''}; latencies in ms"
     )
+    lines.append(f"configuration: {results['configuration']}\n")
     lines.append(
         "| phase | requests/s | p50 | p90 | p99 | max | errors | vs /healthz "
         "| serve CPU | delivery process CPU | load-generator CPU | other processes |"
@@ -656,6 +666,11 @@ def main() -> int:
         help="serve alone on CPU 0, the load generator and stand-ins on the others",
     )
     parser.add_argument(
+        "--delivery-process",
+        action="store_true",
+        help="run serve with ICETA_DELIVERY_PROCESS=1 (replies from a forked process)",
+    )
+    parser.add_argument(
         "--py-spy",
         type=Path,
         metavar="DIR",
@@ -664,7 +679,13 @@ def main() -> int:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "bench"))
     results = run_load(
-        args.requests, args.clients, args.serve_log, args.skip_drain, args.py_spy, args.pin
+        args.requests,
+        args.clients,
+        args.serve_log,
+        args.skip_drain,
+        args.py_spy,
+        args.pin,
+        args.delivery_process,
     )
     results["machine"] = machine()
     sizes = [int(size) for size in args.scan_sizes.split(",") if size.strip()]

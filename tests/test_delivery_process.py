@@ -1,4 +1,5 @@
-"""With a provider channel on, `serve` sends replies from a delivery process of its own.
+"""With ICETA_DELIVERY_PROCESS set and a provider channel on, `serve` sends replies
+from a delivery process of its own.
 
 It must never outlive serve (even a SIGKILLed serve), and if it dies, serve
 delivers itself: a citizen is answered either way.
@@ -92,7 +93,7 @@ def gone_within(pid: int, seconds: float) -> bool:
 def test_replies_are_sent_by_a_child_process_that_stops_with_serve(
     tmp_path: Path, api: FakeTelegramApi
 ) -> None:
-    serve = Serve(tmp_path, api, {})
+    serve = Serve(tmp_path, api, {"ICETA_DELIVERY_PROCESS": "1"})
     try:
         pid = serve.delivery_pid()
         assert pid is not None and pid != serve.process.pid
@@ -109,7 +110,7 @@ def test_replies_are_sent_by_a_child_process_that_stops_with_serve(
 def test_a_sigkilled_serve_leaves_no_delivery_process_behind(
     tmp_path: Path, api: FakeTelegramApi
 ) -> None:
-    serve = Serve(tmp_path, api, {})
+    serve = Serve(tmp_path, api, {"ICETA_DELIVERY_PROCESS": "1"})
     pid = serve.delivery_pid()
     assert pid is not None
     serve.process.send_signal(signal.SIGKILL)
@@ -121,7 +122,7 @@ def test_a_sigkilled_serve_leaves_no_delivery_process_behind(
 def test_when_the_delivery_process_dies_serve_delivers_itself(
     tmp_path: Path, api: FakeTelegramApi
 ) -> None:
-    serve = Serve(tmp_path, api, {})
+    serve = Serve(tmp_path, api, {"ICETA_DELIVERY_PROCESS": "1"})
     try:
         pid = serve.delivery_pid()
         assert pid is not None
@@ -132,8 +133,8 @@ def test_when_the_delivery_process_dies_serve_delivers_itself(
         stop(serve.process)
 
 
-def test_delivery_can_be_kept_in_the_web_process(tmp_path: Path, api: FakeTelegramApi) -> None:
-    serve = Serve(tmp_path, api, {"ICETA_DELIVERY_IN_PROCESS": "1"})
+def test_by_default_serve_is_one_process(tmp_path: Path, api: FakeTelegramApi) -> None:
+    serve = Serve(tmp_path, api, {})
     try:
         assert serve.delivery_pid() is None
         assert "Selamat datang di I-Ceta" in serve.citizen_writes(5550003, "/start")
