@@ -305,6 +305,9 @@ def build_service(
     )
 
 
+_OFF = ("", "0", "false", "no", "off")
+
+
 def fork_delivery_process(config: Config, environ: Mapping[str, str]) -> DeliveryProcess:
     """The delivery process: its own service (connections, senders), only delivering."""
     import handlers.telegram  # noqa: F401 - imported before the fork, shared with the child
@@ -329,7 +332,7 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
     # process of its own (handlers/delivery_process.py), forked first, before any
     # database or thread.
     delivery_process = None
-    if environ.get("ICETA_DELIVERY_PROCESS"):
+    if environ.get("ICETA_DELIVERY_PROCESS", "").strip().lower() not in _OFF:
         channels = decide_channels(config, environ)
         if channels.telegram or channels.whatsapp:
             from storage.db import open_database
@@ -383,6 +386,9 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
     except KeyboardInterrupt:
         log.info("stopping")
     finally:
+        if delivery_process is not None:
+            delivery_process.shutting_down()
+            delivery.forward_wakes(lambda channels: None)  # type: ignore[attr-defined]
         if service.telegram is not None:
             service.telegram.stop()
         if service.media_fetcher is not None:

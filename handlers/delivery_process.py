@@ -43,6 +43,7 @@ class DeliveryProcess:
     def __init__(self, pid: int, wake_fd: int) -> None:
         self.pid = pid
         self._wake_fd = wake_fd
+        self._fd_lock = threading.Lock()  # a closed fd's number is soon another file's
         self._stopping = False
         self._exited = threading.Event()
         self.exit_status: int | None = None
@@ -86,18 +87,29 @@ class DeliveryProcess:
     def wake(self, channels: Collection[str] | None = None) -> None:
         """Tell the delivery process that rows of `channels` (None: any) are waiting."""
         names = ALL if channels is None else " ".join(sorted(channels))
-        try:
-            os.write(self._wake_fd, names.encode() + b"\n")  # under PIPE_BUF: one piece
-        except BlockingIOError:
-            pass  # the pipe is full: wake-ups are already waiting to be read
-        except OSError:
-            pass  # the process is gone: the watcher takes over
+        with self._fd_lock:
+            if self._wake_fd < 0:
+                return  # stopping
+            try:
+                os.write(self._wake_fd, names.encode() + b"\n")  # under PIPE_BUF: one piece
+            except BlockingIOError:
+                pass  # the pipe is full: wake-ups are already waiting to be read
+            except OSError:
+                pass  # the process is gone: the watcher takes over
+
+    def shutting_down(self) -> None:
+        """From now on an exit of the delivery process is expected (serve is stopping;
+        SIGTERM may well reach both processes)."""
+        self._stopping = True
 
     def stop(self, timeout: float = 20.0) -> None:
         """Close the pipe (the process finishes the message in hand) and wait for it."""
         self._stopping = True
-        with contextlib.suppress(OSError):
-            os.close(self._wake_fd)
+        with self._fd_lock:
+            fd, self._wake_fd = self._wake_fd, -1
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
         if self._watcher is None:
             self._wait()
         if not self._exited.wait(timeout):
@@ -140,13 +152,16 @@ def _run_child(read_fd: int, run_delivery: Callable[[Relay], object]) -> None:
     pipe = os.fdopen(read_fd, "rb", buffering=0)
 
     def relay(wake: Wake) -> None:
+        pending = b""
         try:
             while True:
                 data = pipe.read(4096)
                 if not data:
                     return  # EOF: the web process ended
-                names = set(data.decode(errors="replace").split())
-                wake(None if ALL in names else names)
+                lines, _, pending = (pending + data).rpartition(b"\n")
+                if lines:  # whole lines only: a read may end inside one
+                    names = set(lines.decode(errors="replace").split())
+                    wake(None if ALL in names else names)
         except _Stop:
             return
 

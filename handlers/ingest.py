@@ -18,7 +18,13 @@ import sqlite_utils
 from bot import engine
 from bot.config import Config
 from bot.model import LOCAL, Inbound, Outbound
-from storage.db import Checkpoints, GroupCommit, background_checkpoints, open_database
+from storage.db import (
+    BatchFailed,
+    Checkpoints,
+    GroupCommit,
+    background_checkpoints,
+    open_database,
+)
 from storage.inbound import first_delivery, record_inbound
 from storage.repository import SqliteStore
 
@@ -129,7 +135,12 @@ class Ingest:
             return engine.Outcome(None, ())
 
         try:
-            outcome = self.commits.run(handle)
+            try:
+                outcome = self.commits.run(handle)
+            except BatchFailed:  # another message's failure undid this one: once more, alone
+                outcome = self.commits.run(handle)
+        except BatchFailed:
+            raise  # storage itself is failing: no answer, so the provider sends it again
         except Exception:
             # A bug in the core must not lose the citizen's message: keep it,
             # marked as seen, so an operator can read it and the provider

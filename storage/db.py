@@ -219,27 +219,53 @@ class GroupCommit:
         return unit.outcome()
 
     def _commit(self, batch: list[_Unit[object]]) -> None:
-        db = self._database()
         try:
-            if len(batch) == 1:  # alone: its transaction is its savepoint
-                [unit] = batch
-                with transaction(db):
-                    unit.result = unit.work(db)
-            else:
-                with transaction(db):
+            db = self._database()
+            with transaction(db):
+                if len(batch) == 1:  # alone: its transaction is its savepoint
+                    [unit] = batch
+                    try:
+                        unit.result = unit.work(db)
+                    except Exception as error:
+                        unit.error = error
+                        raise _UnitFailed from error  # roll the transaction back
+                else:
                     for unit in batch:
                         try:
                             unit.result = _in_savepoint(db, unit.work)
-                        except Exception as error:  # this unit only: the others go on
+                        except Exception as error:  # this unit only: the others go on ...
                             unit.error = error
-        except BaseException as error:  # the COMMIT (or the transaction) failed: nobody is stored
-            for unit in batch:
-                unit.result = None
-                unit.error = error
+                            if not db.conn.in_transaction:
+                                # ... unless its error ended the whole transaction (a full
+                                # disk, an I/O error): what the others did is gone too
+                                raise _UnitFailed from error
+        except _UnitFailed:
+            self._fail_the_rest(batch, None)
+        except BaseException as error:  # BEGIN or COMMIT failed: nobody is stored
+            self._fail_the_rest(batch, error)
             if not isinstance(error, Exception):
                 raise
         self.batches += 1
         self.units += len(batch)
+
+    @staticmethod
+    def _fail_the_rest(batch: list[_Unit[object]], cause: BaseException | None) -> None:
+        """Every unit without an error of its own was not stored: tell each caller so."""
+        for unit in batch:
+            if unit.error is None:
+                failed = BatchFailed("the shared transaction was not committed")
+                failed.__cause__ = cause
+                unit.result, unit.error = None, failed
+
+
+class BatchFailed(Exception):
+    """The transaction a unit shared with others did not commit (another unit's error
+    ended it, or COMMIT itself failed): this unit was not stored, through no fault
+    of its own. Running it again, alone, may well succeed."""
+
+
+class _UnitFailed(Exception):
+    """A unit's own error that must roll the whole transaction back."""
 
 
 def _in_savepoint(db: Database, work: Callable[[Database], T]) -> T:
@@ -278,6 +304,7 @@ class Checkpoints:
         self._thread: threading.Thread | None = None
         self.runs = 0
         self.restarts = 0
+        self._restarted_at = -1
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="wal-checkpoint", daemon=True)
@@ -297,10 +324,13 @@ class Checkpoints:
         try:
             conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if row[1] >= self.restart_pages:
+            # (Until the next write, a log just started over still reports its old size.)
+            if row[1] >= self.restart_pages and row[1] != self._restarted_at:
                 with _file_lock(self.path):  # this process's writers wait here, not in SQLite
                     row = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
                 self.restarts += 1
+                if row[0] == 0:
+                    self._restarted_at = row[1]
         finally:
             conn.close()
         self.runs += 1
@@ -312,6 +342,8 @@ class Checkpoints:
                 self.run_once()
             except sqlite3.Error as error:  # locked for a moment: the next run catches up
                 _log.warning("WAL checkpoint failed: %s", error)
+            except Exception:  # never end the thread: commits no longer checkpoint
+                _log.exception("WAL checkpoint failed")
 
 
 WAL_SIZE_LIMIT = 64 * 1024 * 1024

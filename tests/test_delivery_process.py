@@ -133,8 +133,11 @@ def test_when_the_delivery_process_dies_serve_delivers_itself(
         stop(serve.process)
 
 
-def test_by_default_serve_is_one_process(tmp_path: Path, api: FakeTelegramApi) -> None:
-    serve = Serve(tmp_path, api, {})
+@pytest.mark.parametrize("setting", [{}, {"ICETA_DELIVERY_PROCESS": "0"}])
+def test_by_default_serve_is_one_process(
+    tmp_path: Path, api: FakeTelegramApi, setting: dict[str, str]
+) -> None:
+    serve = Serve(tmp_path, api, setting)
     try:
         assert serve.delivery_pid() is None
         assert "Selamat datang di I-Ceta" in serve.citizen_writes(5550003, "/start")

@@ -11,7 +11,7 @@ import pytest
 from sqlite_utils import Database
 
 from handlers.ingest import Databases
-from storage.db import GroupCommit, transaction
+from storage.db import BatchFailed, GroupCommit, transaction
 
 THREADS = 8
 
@@ -120,7 +120,10 @@ def test_a_failed_commit_stores_nothing_and_every_caller_hears_of_it(
     commits = GroupCommit(databases.get)
     results = run_together(databases, commits, [insert("satu"), orphan, insert("tiga")])
 
-    assert all(isinstance(result, sqlite3.IntegrityError) for result in results[:3])
+    failures = results[:3]
+    assert all(isinstance(failure, BatchFailed) for failure in failures)
+    assert all(isinstance(failure.__cause__, sqlite3.IntegrityError) for failure in failures)
+    assert len({id(failure) for failure in failures}) == 3  # one per caller's thread
     assert bodies(databases.path) == []
     assert db.execute("SELECT count(*) FROM children").fetchone()[0] == 0
 
@@ -143,3 +146,30 @@ def test_inside_the_callers_own_transaction_a_unit_joins_it(databases: Databases
             commits.run(insert("dua", fail=True))  # undone alone
         assert bodies(databases.path) == []  # not committed before the caller's COMMIT
     assert bodies(databases.path) == ["satu"]
+
+
+def test_a_unit_whose_error_ends_the_transaction_takes_the_batch_with_it(
+    databases: Databases,
+) -> None:
+    """Some errors (a full disk, an I/O error, RAISE(ROLLBACK)) end the whole
+    transaction: the units after it must not commit on their own, and the units
+    before it must not be reported stored."""
+    db = databases.get()
+    db.execute("CREATE TABLE refused (body TEXT)")
+    db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON refused "
+        "BEGIN SELECT RAISE(ROLLBACK, 'disk is full'); END"
+    )
+
+    def rolls_everything_back(db: Database) -> None:
+        db.execute("INSERT INTO refused VALUES ('x')")
+
+    commits = GroupCommit(databases.get)
+    works = [insert("satu"), rolls_everything_back, insert("tiga")]
+    results = run_together(databases, commits, works)
+
+    assert isinstance(results[1], sqlite3.IntegrityError)  # its own error
+    assert isinstance(results[0], BatchFailed) and isinstance(results[2], BatchFailed)
+    assert bodies(databases.path) == []
+    assert commits.run(insert("tiga")) >= 1  # alone, it goes through
+    assert bodies(databases.path) == ["tiga"]
