@@ -326,7 +326,10 @@ class Checkpoints:
             row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             # (Until the next write, a log just started over still reports its old size.)
             if row[1] >= self.restart_pages and row[1] != self._restarted_at:
-                with _file_lock(self.path):  # this process's writers wait here, not in SQLite
+                # This process's writers wait at the lock meanwhile: give readers still in
+                # the log at most RESTART_WAIT_MS, else leave it for the next run.
+                conn.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
+                with _file_lock(self.path):
                     row = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
                 self.restarts += 1
                 if row[0] == 0:
@@ -347,6 +350,7 @@ class Checkpoints:
 
 
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
+RESTART_WAIT_MS = 200
 
 
 def background_checkpoints(db: Database) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -91,3 +92,30 @@ def test_under_steady_writes_the_log_is_started_over_not_grown_forever(tmp_path:
     assert written["commits"] > 3000  # well over what one log of 500 pages holds
     assert checkpoints.restarts >= 1
     assert wal_pages(path) < written["commits"] / 2  # started over, not one page per commit
+
+
+def test_a_reader_in_the_log_delays_a_restart_not_the_writers(tmp_path: Path) -> None:
+    """RESTART waits for readers while this process's writers wait for it: it gives up
+    after a moment (and tries again on its next run) rather than stall the webhooks."""
+    path = tmp_path / "iceta.db"
+    databases = Databases(path)
+    checkpoints = Checkpoints(str(path), restart_pages=10)
+    databases.checkpoints = checkpoints  # (not started: run by hand)
+    db = databases.get()
+    db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    for _ in range(50):
+        with transaction(db):
+            db.execute("INSERT INTO notes (body) VALUES (?)", ["pesan " * 100])
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM notes").fetchone()  # a snapshot inside the log
+    with transaction(db):  # a frame the reader's snapshot does not include
+        db.execute("INSERT INTO notes (body) VALUES ('lagi')")
+
+    started = time.monotonic()
+    busy, _, _ = checkpoints.run_once()
+    assert busy == 1
+    assert time.monotonic() - started < 2  # SQLite's default would be the 5 s busy timeout
+    reader.execute("COMMIT")
+    reader.close()
+    assert checkpoints.run_once()[0] == 0  # next time it goes through
