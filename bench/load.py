@@ -336,12 +336,8 @@ def run_load(
         env |= {
             "PYTHONUNBUFFERED": "1",
             **({"ICETA_DELIVERY_PROCESS": "1"} if delivery_process else {}),
-            "TELEGRAM_BOT_TOKEN": telegram.token,
-            "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "TELEGRAM_API_BASE_URL": telegram.base_url,
-            "TWILIO_ACCOUNT_SID": twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": twilio.auth_token,
-            "TWILIO_API_BASE_URL": twilio.base_url,
+            **telegram.environ(WEBHOOK_SECRET),
+            **twilio.environ(),
         }
         log_path = keep_log or Path(folder) / "serve.log"
         with log_path.open("w") as log:

@@ -7,10 +7,13 @@ citizen one step and produces what the bot says back. Choices are numbered
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from bot import lifecycle
 from bot.catalog import say
+from bot.config import Config
 from bot.model import (
     Attachment,
     Button,
@@ -458,13 +461,15 @@ class _Chat:
     def _ask_category(self) -> None:
         self.conversation.state = "category"
         config = self.session.config
-        matcher = config.memo.get("category_matcher")
-        if matcher is None:
-            matcher = config.memo["category_matcher"] = Matcher(config.categories)
+        matcher = _memo(config, ("category_matcher",), lambda: Matcher(config.categories))
         description = self.conversation.draft.get("description", "")
         suggested = tuple(sorted(c.id for c in matcher.suggest(description)))
         self.conversation.draft["suggested"] = list(suggested)
-        text, buttons = _category_menu(self.session, self.language, suggested)
+        text, buttons = _memo(
+            config,
+            ("category_menu", self.language, suggested),
+            lambda: _category_menu(config, self.language, suggested),
+        )
         self.reply(text, buttons)
 
     def _on_category(self) -> int | None:
@@ -694,21 +699,28 @@ def _hours(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+R = TypeVar("R")
+
+
+def _memo(config: Config, key: tuple[object, ...], build: Callable[[], R]) -> R:
+    """`build()`, kept in `config.memo` under `key` (the config never changes)."""
+    found = config.memo.get(key)
+    if found is None:
+        found = build()
+        if len(config.memo) < 4096:  # keys are a few menus per language: this stays small
+            config.memo[key] = found
+    return found  # type: ignore[no-any-return] - stored by this function
+
+
 def _category_menu(
-    session: Session, language: str, suggested: tuple[str, ...]
+    config: Config, language: str, suggested: tuple[str, ...]
 ) -> tuple[str, tuple[tuple[Button, ...], ...]]:
     """The category question: every category numbered, the suggested ones marked and
-    their buttons first (numbers stay as listed). The same for every complaint with
-    the same suggestions, so it is built once per config."""
-    key = ("category_menu", language, suggested)
-    memo = session.config.memo
-    found = memo.get(key)
-    if found is not None:
-        return found  # type: ignore[no-any-return] - stored below
+    their buttons first (numbers stay as listed)."""
     lines = [say(language, "ask_category")]
     buttons: list[tuple[Button, ...]] = []
     mark = say(language, "category_suggested")
-    for index, category in enumerate(session.config.categories, start=1):
+    for index, category in enumerate(config.categories, start=1):
         label = category.text(language)
         star = category.id in suggested
         lines.append(f"{index}. {label}" + (f" {mark}" if star else ""))
@@ -717,7 +729,4 @@ def _category_menu(
     lines.append(f"0. {other}")
     buttons.append((Button(f"0. {other}", "0"),))
     buttons.sort(key=lambda row: 0 if row[0].label.startswith("⭐") else 1)
-    menu = ("\n".join(lines), tuple(buttons))
-    if len(memo) < 4096:  # suggestions are a few categories at most: this stays small
-        memo[key] = menu
-    return menu
+    return "\n".join(lines), tuple(buttons)

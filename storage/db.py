@@ -87,9 +87,9 @@ def open_database(path: str | Path) -> Database:
         conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         db = Database(conn)
         if target != MEMORY:
+            lock = _file_lock(target)
             with _locks_guard:
-                key = os.path.realpath(target)
-                _locks[db] = _file_locks.setdefault(key, threading.RLock())
+                _locks[db] = lock
         from storage.migrations import apply  # here: migrations imports this module
 
         apply(db)

@@ -30,11 +30,7 @@ class Serve:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tmp_path / "serve.log"
         self.api = api
-        env = clean_env() | {
-            "TELEGRAM_BOT_TOKEN": api.token,
-            "TELEGRAM_WEBHOOK_SECRET": SECRET,
-            "TELEGRAM_API_BASE_URL": api.base_url,
-        }
+        env = clean_env() | api.environ(SECRET)
         self.process = start_serve(
             write_serve_config(tmp_path, self.port), self.log, env | extra_env
         )

@@ -871,14 +871,7 @@ class World:
 def _build_world(directory: Path, twilio: FakeTwilioApi, telegram: FakeTelegramApi) -> World:
     raw = copy.deepcopy(TEST_CONFIG)
     raw["service"]["public_url"] = PUBLIC
-    environ = {
-        "TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": twilio.auth_token,
-        "TWILIO_API_BASE_URL": twilio.base_url,
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
-        "TELEGRAM_API_BASE_URL": telegram.base_url,
-    }
+    environ = twilio.environ() | telegram.environ(TELEGRAM_SECRET)
     limits = RateLimits(overall_per_second=1000, group_per_minute=1000, group_period_seconds=1)
     service = build_service(parse_config(raw), environ, directory, telegram_limits=limits)
     assert service.channels.telegram and service.channels.whatsapp and service.channels.local

@@ -95,11 +95,7 @@ def test_serve_with_a_telegram_token_registers_the_webhook_and_answers_it(tmp_pa
     config = write_config(tmp_path, port)
     secret = "outside-secret-123456"
     with FakeTelegramApi() as api:
-        env = clean_env() | {
-            "TELEGRAM_BOT_TOKEN": api.token,
-            "TELEGRAM_WEBHOOK_SECRET": secret,
-            "TELEGRAM_API_BASE_URL": api.base_url,
-        }
+        env = clean_env() | api.environ(secret)
         log_path = tmp_path / "serve.log"
         process = start_serve(config, log_path, env)
         try:
@@ -134,11 +130,7 @@ def test_serve_with_twilio_credentials_answers_signed_webhooks_from_outside(tmp_
     config = write_config(tmp_path, port)
     public_url = "https://iceta.example.go.id"
     with FakeTwilioApi() as twilio:
-        env = clean_env() | {
-            "TWILIO_ACCOUNT_SID": twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": twilio.auth_token,
-            "TWILIO_API_BASE_URL": twilio.base_url,
-        }
+        env = clean_env() | twilio.environ()
         log_path = tmp_path / "serve.log"
         process = start_serve(config, log_path, env)
         try:

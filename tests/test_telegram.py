@@ -99,11 +99,7 @@ def start_world(tmp_path: Path, api: FakeTelegramApi, mode: str = "webhook") -> 
     raw = copy.deepcopy(TEST_CONFIG)
     raw["service"]["public_url"] = "https://iceta.example.go.id"
     raw["telegram"] = {"mode": mode}
-    environ = {
-        "TELEGRAM_BOT_TOKEN": api.token,
-        "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "TELEGRAM_API_BASE_URL": api.base_url,
-    }
+    environ = api.environ(SECRET)
     limits = RateLimits(overall_per_second=1000, group_per_minute=1000, group_period_seconds=1)
     service = build_service(parse_config(raw), environ, tmp_path, telegram_limits=limits)
     return TelegramWorld(service, api, service.app.test_client(), mode)

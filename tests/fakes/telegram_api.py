@@ -1153,6 +1153,14 @@ class FakeTelegramApi:
         """Bot API base for python-telegram-bot (it appends the token and "/method")."""
         return f"http://{self.host}:{self.port}/bot"
 
+    def environ(self, webhook_secret: str) -> dict[str, str]:
+        """The environment that points I-Ceta's Telegram channel at this stand-in."""
+        return {
+            "TELEGRAM_BOT_TOKEN": self.token,
+            "TELEGRAM_WEBHOOK_SECRET": webhook_secret,
+            "TELEGRAM_API_BASE_URL": self.base_url,
+        }
+
     @property
     def base_file_url(self) -> str:
         """File download base for python-telegram-bot (it appends the token and the path)."""

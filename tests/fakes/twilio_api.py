@@ -638,6 +638,14 @@ class FakeTwilioApi:
         ``TWILIO_API_BASE_URL`` (stands for ``https://api.twilio.com``)."""
         return f"http://{self.host}:{self.port}"
 
+    def environ(self) -> dict[str, str]:
+        """The environment that points I-Ceta's WhatsApp channel at this stand-in."""
+        return {
+            "TWILIO_ACCOUNT_SID": self.account_sid,
+            "TWILIO_AUTH_TOKEN": self.auth_token,
+            "TWILIO_API_BASE_URL": self.base_url,
+        }
+
     def client(self, **kwargs: Any) -> Client:
         """A real ``twilio.rest.Client`` for this account, pointed at the stand-in."""
         from twilio.rest import Client
