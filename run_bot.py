@@ -341,6 +341,11 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
             # processes do not race to set it up, and the child inherits no open file.
             open_database(database_path(config, Path.cwd())).close()
             delivery_process = fork_delivery_process(config, environ)
+        else:
+            log.info(
+                "ICETA_DELIVERY_PROCESS is set, but only the local channel is on: "
+                "replies are sent by this process"
+            )
     service = build_service(config, environ, Path.cwd())
     host, port = config.service.host, config.service.port
     for name in ("telegram", "whatsapp", "local"):
