@@ -7,7 +7,7 @@ outbox later delivers. Nothing here knows about any provider's API.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -16,7 +16,6 @@ from typing import Any
 TELEGRAM = "telegram"
 WHATSAPP = "whatsapp"
 LOCAL = "local"
-CHANNELS = (TELEGRAM, WHATSAPP, LOCAL)
 
 
 class Status(StrEnum):
@@ -35,7 +34,6 @@ class Status(StrEnum):
 OPEN_STATUSES = frozenset(
     {Status.NEW, Status.ASSIGNED, Status.RESPONDED, Status.WAITING_CITIZEN, Status.RESOLVED}
 )
-FINAL_STATUSES = frozenset({Status.CLOSED, Status.REJECTED, Status.REFERRED})
 
 
 @dataclass(frozen=True)
@@ -120,9 +118,6 @@ class Outbound:
     location: Location | None = None
     essential: bool = True  # False: suppressed for citizens who opted out
     topic: str = ""  # what it is about, e.g. "reply", "card", "reminder"
-
-    def with_chat(self, channel: str, chat_id: str) -> Outbound:
-        return replace(self, channel=channel, chat_id=chat_id)
 
     def to_dict(self) -> dict[str, Any]:
         return {

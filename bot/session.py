@@ -104,9 +104,10 @@ class Session:
         attachments: tuple[Attachment, ...] = (),
         **values: object,
     ) -> None:
-        conversation = self.store.conversation(ticket.citizen_channel, ticket.citizen_chat_id)
-        if not essential and conversation is not None and conversation.opted_out:
-            return
+        if not essential:  # only non-essential messages heed an opt-out
+            conversation = self.store.conversation(ticket.citizen_channel, ticket.citizen_chat_id)
+            if conversation is not None and conversation.opted_out:
+                return
         text = say(ticket.language, key, number=self.number(ticket), **values)
         self.send(
             Outbound(

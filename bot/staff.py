@@ -62,18 +62,6 @@ _LOCAL_NAME = {
     "close": "/selesai",
     "claim": "/ambil",
 }
-_TICKET_COMMANDS = {
-    "reply",
-    "claim",
-    "close",
-    "transfer",
-    "bounce",
-    "reject",
-    "note",
-    "ask",
-    "assign",
-    "refer",
-}
 _NEEDS_TEXT = {"reply", "note", "ask", "bounce", "reject"}
 
 

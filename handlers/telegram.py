@@ -48,7 +48,6 @@ from storage.repository import SqliteStore
 log = logging.getLogger(__name__)
 
 TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_PATH = "/webhooks/telegram"
