@@ -92,6 +92,14 @@ def render_card(
     extra = ""
     if ticket.attachments:
         extra += session.staff_text("card_attachments", count=len(ticket.attachments))
+    for contact in (a for a in ticket.attachments if a.kind == "contact"):
+        extra += session.staff_text(
+            "card_contact",
+            name=contact.name or "-",
+            number=contact.ref.removeprefix("tel:")
+            if contact.ref.startswith("tel:")
+            else session.staff_text("card_contact_file"),
+        )
     if moved:
         extra += session.staff_text("card_moved", what=moved)
     elif ticket.is_open:

@@ -42,6 +42,33 @@ ID: dict[str, str] = {
         "Maaf, jenis pesan ini belum bisa kami proses. Silakan ketik pesan teks, "
         "kirim foto, atau bagikan lokasi."
     ),
+    "sticker_reply": (
+        "Terima kasih stikernya 🙂 Stiker tidak kami lampirkan pada pengaduan. "
+        "Silakan ketik pengaduan Anda, atau kirim foto atau lokasi."
+    ),
+    "thanks_reply": (
+        "Sama-sama, terima kasih sudah memberi kabar. Bila ada masalah lain, ketik menu."
+    ),
+    "is_it_a_complaint": (
+        "Pesan ini berisi tautan, nomor rekening atau tawaran pulsa/hadiah. Petugas "
+        "I-Ceta tidak pernah meminta uang, pulsa atau data rekening. Apakah ini pengaduan?"
+    ),
+    "is_complaint_yes": "Ya, ini pengaduan",
+    "is_complaint_no": "Bukan",
+    "not_a_complaint": "Baik, pesan itu tidak kami proses.",
+    "added_to_description": "Pesan ini kami tambahkan ke uraian pengaduan.",
+    "location_received": "Lokasi diterima.",
+    "contact_received": "Kontak {name} diterima dan dilampirkan pada pengaduan.",
+    "attachment_received_short": "Lampiran diterima.",
+    "ask_text_too": "Sekarang ceritakan masalahnya dengan teks.",
+    "referral_suggested": (
+        "Masalah ini tampaknya bukan kewenangan Pemerintah Kabupaten Indramayu, melainkan "
+        "{name}. Silakan hubungi: {contact}.\n"
+        "Jika pengaduan Anda tetap untuk Pemkab, pilih kategorinya di bawah; ketik batal "
+        "bila sudah cukup."
+    ),
+    "category_suggestions": "Saran kami: {choices}",
+    "category_maybe": "(mungkin)",
     "empty_message": "Pesan Anda kosong. Silakan ketik pengaduan Anda.",
     # --- citizen: writing a complaint
     "ask_description": (
@@ -192,6 +219,32 @@ EN: dict[str, str] = {
         "Sorry, we cannot process this kind of message yet. Please type a text message, "
         "send a photo or share a location."
     ),
+    "sticker_reply": (
+        "Thanks for the sticker 🙂 Stickers are not attached to complaints. "
+        "Please type your complaint, or send a photo or a location."
+    ),
+    "thanks_reply": "You're welcome, and thank you for letting us know. For anything else, type menu.",
+    "is_it_a_complaint": (
+        "This message contains a link, a bank account number or an offer of phone credit or "
+        "a prize. I-Ceta staff never ask for money, phone credit or bank details. Is this a "
+        "complaint?"
+    ),
+    "is_complaint_yes": "Yes, it is a complaint",
+    "is_complaint_no": "No",
+    "not_a_complaint": "All right, we will not process that message.",
+    "added_to_description": "We added this message to the complaint's description.",
+    "location_received": "Location received.",
+    "contact_received": "Contact {name} received and attached to the complaint.",
+    "attachment_received_short": "Attachment received.",
+    "ask_text_too": "Now describe the problem in text.",
+    "referral_suggested": (
+        "This looks like a matter not for the Indramayu regency government but for {name}. "
+        "Please contact: {contact}.\n"
+        "If your complaint is still for the regency, choose its category below; type cancel "
+        "if that is all."
+    ),
+    "category_suggestions": "Our suggestion: {choices}",
+    "category_maybe": "(maybe)",
     "empty_message": "Your message is empty. Please type your complaint.",
     "ask_description": (
         "Describe the problem: what happened and where. You may also send photos, "
@@ -314,6 +367,8 @@ ID_STAFF: dict[str, str] = {
     ),
     "card_claimed": "\nDitangani: {who}",
     "card_attachments": "\nLampiran: {count}",
+    "card_contact": "\n👤 Kontak dari warga: {name} {number}",
+    "card_contact_file": "(kartu kontak terlampir)",
     "card_confidential": "(dirahasiakan)",
     "card_no_deadline": "-",
     "card_moved": "\n{what}",
@@ -453,6 +508,8 @@ EN_STAFF: dict[str, str] = {
     ),
     "card_claimed": "\nHandled by: {who}",
     "card_attachments": "\nAttachments: {count}",
+    "card_contact": "\n👤 Contact shared by the citizen: {name} {number}",
+    "card_contact_file": "(contact card attached)",
     "card_confidential": "(confidential)",
     "card_no_deadline": "-",
     "card_moved": "\n{what}",

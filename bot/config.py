@@ -8,7 +8,8 @@ line each, starting with the dotted key path that is wrong, e.g.
 makes either function raise anything else.
 
 The key names of PRODUCT.md §7 are fixed; keys added here are `service.local_console`,
-`sla.draft_expiry_hours`, `agencies[].short_name`, `referrals` and `privacy`.
+`sla.draft_expiry_hours`, `agencies[].short_name`, `categories[].general_keywords` and
+`categories[].examples` (the same on referrals), `referrals` and `privacy`.
 Secrets never live here: tokens come from the environment (see run_bot.py).
 """
 
@@ -141,6 +142,8 @@ Keyword = Annotated[str, AfterValidator(_keyword)]
 Keywords = Annotated[
     list[Keyword], BeforeValidator(_none_as_list), AfterValidator(_unique_keywords)
 ]
+Example = Annotated[str, Field(min_length=1, max_length=1000)]
+Examples = Annotated[list[Example], BeforeValidator(_none_as_list)]
 ChatId = Annotated[int, BeforeValidator(_not_bool), AfterValidator(_chat_id)]
 Hours = Annotated[
     float, BeforeValidator(_not_bool), Field(gt=0, le=_MAX_HOURS, allow_inf_nan=False)
@@ -385,6 +388,8 @@ class Category(_Section):
     label: Annotated[CategoryLabel, BeforeValidator(_label_from_text)]
     agency: Text  # an agency id; checked against `agencies` by Config
     keywords: Keywords = Field(default_factory=list)
+    general_keywords: Keywords = Field(default_factory=list)  # weigh less (jalan, kotor)
+    examples: Examples = Field(default_factory=list)  # real complaints, for the matcher
 
     def text(self, lang: str) -> str:
         """The menu label in `lang` ("id" or "en"), falling back to Indonesian."""
@@ -398,6 +403,8 @@ class Referral(_Section):
     name: Text
     contact: Text
     keywords: Keywords = Field(default_factory=list)
+    general_keywords: Keywords = Field(default_factory=list)
+    examples: Examples = Field(default_factory=list)
 
 
 class PrivacyConfig(_Section):

@@ -13,7 +13,8 @@ from typing import TypeVar
 
 from bot import lifecycle
 from bot.catalog import say
-from bot.config import Config
+from bot.config import Category, Config, Referral
+from bot.language import GREETING, SUSPICIOUS, THANKS, message_kind, word_set
 from bot.model import (
     Attachment,
     Button,
@@ -24,12 +25,13 @@ from bot.model import (
     Status,
     Ticket,
 )
-from bot.routing import Matcher
+from bot.routing import Matcher, best, routing_options
 from bot.session import Session
 from bot.tickets import find_number, parse_id, parse_number
 
 FAST_PATH_LENGTH = 15  # idle text this long is taken as the complaint itself
 MIN_DESCRIPTION = 10
+MAX_DESCRIPTION = 4000  # a complaint in many bubbles stops growing here
 MAX_PICK = 3
 
 GREETINGS = {
@@ -58,7 +60,25 @@ STOP_WORDS = {"stop", "berhenti", "unsubscribe"}
 RESUME_WORDS = {"mulai", "start", "unstop"}
 LANGUAGE_WORDS = {"english": "en", "inggris": "en", "indonesia": "id", "bahasa": "id"}
 
-DRAFT_STATES = {"description", "category", "location", "photo", "confirm", "pick_ticket"}
+DRAFT_STATES = {
+    "description",
+    "category",
+    "location",
+    "photo",
+    "confirm",
+    "pick_ticket",
+    "confirm_complaint",
+}
+# Words that show a typed location is an address, not more of the complaint.
+ADDRESS_WORDS = word_set(
+    """
+    jl jln jalan gg gang blok rt rw no nomor desa ds kelurahan kel kecamatan kec dusun
+    dukuh kampung kp perum perumahan komplek kompleks depan dekat samping belakang
+    sebelah seberang pertigaan perempatan simpang pasar masjid musala mushola sekolah
+    sdn smpn kantor balai km gedung lapangan terminal stasiun pantai sungai kali
+    """
+)
+ADDRESS_MAX_WORDS = 6  # a short text at the location step is taken as the address
 
 
 def handle_citizen(session: Session, inbound: Inbound) -> int | None:
@@ -141,7 +161,14 @@ class _Chat:
         if self.word in CANCEL_WORDS:
             self._cancel()
             return None
-        if self.word in MENU_WORDS or self.word in GREETINGS:
+        if self._only_stickers():
+            self.reply(self.t("sticker_reply"))
+            return None
+        if (
+            self.word in MENU_WORDS
+            or self.word in GREETINGS
+            or (conversation.state not in DRAFT_STATES and message_kind(self.text) == GREETING)
+        ):
             self._drop_draft(announce=True)
             self._welcome()
             return None
@@ -218,9 +245,11 @@ class _Chat:
     # --- status
     def _is_status_request(self) -> bool:
         first = self.word.split(" ", 1)[0] if self.word else ""
-        return self.word in STATUS_WORDS or (
-            first in {"status", "/status", "cek"} and len(self.word) > len(first)
-        )
+        if self.word in STATUS_WORDS:
+            return True
+        if first == "cek" and len(self.word) > len(first):  # "cek ICT-42", not "cek info di …"
+            return find_number(self.session.config.service.ticket_prefix, self.text) is not None
+        return first in {"status", "/status"} and len(self.word) > len(first)
 
     def _status(self) -> int | None:
         session = self.session
@@ -316,10 +345,6 @@ class _Chat:
     # --- idle
     def _on_idle(self) -> int | None:
         inbound = self.inbound
-        stickers = [a for a in inbound.attachments if a.kind == "sticker"]
-        if stickers and not self.text:
-            self.reply(self.t("unsupported_message") + "\n" + self.t("menu_hint"))
-            return None
         if self.word == "1":
             self._start_draft()
             self.reply(self.t("ask_description"))
@@ -340,10 +365,17 @@ class _Chat:
                 self.conversation.draft["description"] = self.text
                 self._ask_category()
             else:
-                self.reply(self.t("attachment_received"))
+                self.reply(self._received_files(files) + " " + self.t("ask_text_too"))
             return None
         if not self.text:
             self.reply(self.t("empty_message") + "\n" + self.t("menu_hint"))
+            return None
+        kind = message_kind(self.text)
+        if kind == THANKS:
+            self.reply(self.t("thanks_reply"))
+            return None
+        if kind == SUSPICIOUS:
+            self._ask_is_complaint()
             return None
         if len(self.text) < FAST_PATH_LENGTH:
             self._welcome()
@@ -361,6 +393,83 @@ class _Chat:
 
     def _files(self) -> list[Attachment]:
         return [a for a in self.inbound.attachments if a.kind != "sticker"]
+
+    def _only_stickers(self) -> bool:
+        """A sticker and nothing else: not evidence, and not a message to act on."""
+        inbound = self.inbound
+        return (
+            bool(inbound.attachments)
+            and not self.text
+            and inbound.location is None
+            and all(a.kind == "sticker" for a in inbound.attachments)
+        )
+
+    def _received_files(self, files: list[Attachment]) -> str:
+        """What the bot says of attachments it took: contacts by name."""
+        contacts = [a for a in files if a.kind == "contact"]
+        if contacts and len(contacts) == len(files):
+            names = ", ".join(a.name or a.ref.removeprefix("tel:") for a in contacts)
+            return self.t("contact_received", name=names or "-")
+        return self.t("attachment_received_short")
+
+    # --- is this a complaint? (links, bank accounts, pulsa)
+    def _ask_is_complaint(self) -> None:
+        conversation = self.conversation
+        conversation.state = "confirm_complaint"
+        conversation.context["pending"] = {
+            "text": self.text,
+            "attachments": [a.to_dict() for a in self._files()],
+        }
+        self.reply(
+            self.t("is_it_a_complaint"),
+            (
+                (Button("1. " + self.t("is_complaint_yes"), "1"),),
+                (Button("2. " + self.t("is_complaint_no"), "2"),),
+            ),
+        )
+
+    def _on_confirm_complaint(self) -> int | None:
+        pending = self.conversation.context.get("pending", {})
+        if self.word == "1":
+            self._start_draft()
+            self.conversation.draft["description"] = pending.get("text", "")
+            self._take_files([Attachment.from_dict(a) for a in pending.get("attachments", [])])
+            self._ask_category()
+            return None
+        self._set_idle()
+        if self.word == "2":
+            self.reply(self.t("not_a_complaint") + "\n" + self.t("menu_hint"))
+            return None
+        return self._on_idle()  # they moved on: read this message afresh
+
+    # --- a complaint in several bubbles
+    def _add_to_description(self, text: str) -> bool:
+        """Append a further bubble of the complaint to the draft's description."""
+        draft = self.conversation.draft
+        current = draft.get("description", "")
+        if len(current) >= MAX_DESCRIPTION:
+            return False
+        joined = f"{current}\n{text}" if current else text
+        draft["description"] = joined[:MAX_DESCRIPTION]
+        return True
+
+    def _more_of_the_complaint(self) -> bool:
+        """Whether this text, not a valid choice at this step, continues the complaint."""
+        return len(self.text) >= MIN_DESCRIPTION and not self.word.isdecimal()
+
+    def _take_bubble(self) -> str:
+        """Add this message's text and files to the draft; the line that says so."""
+        files = self._files()
+        self._take_files(files)
+        said = []
+        if files:
+            said.append(self._received_files(files))
+        if self.text and self._add_to_description(self.text):
+            said.append(self.t("added_to_description"))
+        if self.inbound.location is not None:
+            self.conversation.draft["location"] = self.inbound.location.to_dict()
+            said.append(self.t("location_received"))
+        return " ".join(said)
 
     def _take_files(self, files: list[Attachment]) -> None:
         stored = self.conversation.draft.setdefault("attachments", [])
@@ -452,28 +561,46 @@ class _Chat:
         if len(self.text) >= MIN_DESCRIPTION:
             self.conversation.draft["description"] = self.text
             self._ask_category()
-        elif files or self.inbound.location is not None:
+        elif files:
+            self.reply(self._received_files(files) + " " + self.t("ask_text_too"))
+        elif self.inbound.location is not None:
             self.reply(self.t("attachment_received"))
         else:
             self.reply(self.t("description_too_short", min=MIN_DESCRIPTION))
         return None
 
-    def _ask_category(self) -> None:
+    def _ask_category(self, before: str = "") -> None:
+        """The category question, suggestions first (in score order, ⭐ on the best);
+        a complaint that is best handled outside the regency is told where to go."""
         self.conversation.state = "category"
         config = self.session.config
-        matcher = _memo(config, ("category_matcher",), lambda: Matcher(config.categories))
+        matcher = _memo(config, ("matcher",), lambda: Matcher(routing_options(config)))
         description = self.conversation.draft.get("description", "")
-        suggested = tuple(sorted(c.id for c in matcher.suggest(description)))
-        self.conversation.draft["suggested"] = list(suggested)
+        found = matcher.suggest(description)
+        top = best(found)
+        referral = top[0].option if top and isinstance(top[0].option, Referral) else None
+        categories = [s for s in found if isinstance(s.option, Category)]
+        starred = {s.option.id for s in best(categories)} if referral is None else set()
+        ranked = tuple((s.option.id, s.option.id in starred) for s in categories)
+        self.conversation.draft["suggested"] = [category_id for category_id, _ in ranked]
         text, buttons = _memo(
             config,
-            ("category_menu", self.language, suggested),
-            lambda: _category_menu(config, self.language, suggested),
+            ("category_menu", self.language, ranked),
+            lambda: _category_menu(config, self.language, ranked),
         )
-        self.reply(text, buttons)
+        lead = [before] if before else []
+        if referral is not None:
+            self.conversation.draft["referral"] = referral.id
+            lead.append(self.t("referral_suggested", name=referral.name, contact=referral.contact))
+        else:
+            self.conversation.draft.pop("referral", None)
+        self.reply("\n\n".join([*lead, text]), buttons)
 
     def _on_category(self) -> int | None:
         categories = self.session.config.categories
+        if self._more_of_the_complaint() or self._files() or self.inbound.location is not None:
+            self._ask_category(before=self._take_bubble())
+            return None
         if self.word.isdecimal() and 0 <= int(self.word) <= len(categories):
             choice = int(self.word)
             self.conversation.draft["category"] = categories[choice - 1].id if choice else ""
@@ -497,11 +624,23 @@ class _Chat:
             return None
         if self.word in SKIP_WORDS:
             return self._ask_photo()
+        if self.text and not self._reads_as_address():
+            self.reply(
+                self._take_bubble() + "\n\n" + self.t("ask_location"),
+                ((Button("0. " + self.t("skip"), "0"),),),
+            )
+            return None
         if self.text:
             draft["location"] = Location(address=self.text[:500]).to_dict()
             return self._ask_photo()
         self.reply(self.t("ask_location"))
         return None
+
+    def _reads_as_address(self) -> bool:
+        """A short text, or one with address words (jl., desa, depan …), is the address;
+        a longer sentence without any is more of the complaint."""
+        words = self.word.replace(".", " ").replace(",", " ").split()
+        return len(words) <= ADDRESS_MAX_WORDS or any(w in ADDRESS_WORDS for w in words)
 
     def _ask_photo(self) -> None:
         self.conversation.state = "photo"
@@ -512,19 +651,25 @@ class _Chat:
         if files:
             self._take_files(files)
             count = len(self.conversation.draft.get("attachments", []))
-            self.reply(
-                self.t("photo_received", count=count),
-                ((Button(self.t("done"), "selesai"),),),
-            )
+            said = self.t("photo_received", count=count)
+            if self.text and self._add_to_description(self.text):  # a caption
+                said = self.t("added_to_description") + " " + said
+            self.reply(said, ((Button(self.t("done"), "selesai"),),))
             return None
         if self.word in SKIP_WORDS or self.word in DONE_WORDS:
             return self._ask_confirm()
+        if self._more_of_the_complaint():
+            self.reply(
+                self._take_bubble() + "\n\n" + self.t("photo_prompt"),
+                ((Button(self.t("done"), "selesai"),),),
+            )
+            return None
         if self.inbound.location is not None:
             self.conversation.draft["location"] = self.inbound.location.to_dict()
         self.reply(self.t("photo_prompt"), ((Button(self.t("done"), "selesai"),),))
         return None
 
-    def _ask_confirm(self) -> None:
+    def _ask_confirm(self, before: str = "") -> None:
         draft = self.conversation.draft
         self.conversation.state = "confirm"
         location = Location.from_dict(draft.get("location"))
@@ -544,11 +689,17 @@ class _Chat:
             (Button("2. " + self.t("confirm_send_confidential"), "2"),),
             (Button("3. " + self.t("confirm_cancel"), "3"),),
         )
-        self.reply(summary + "\n\n" + self.t("confirm_choices"), buttons)
+        lead = before + "\n\n" if before else ""
+        self.reply(lead + summary + "\n\n" + self.t("confirm_choices"), buttons)
 
     def _on_confirm(self) -> int | None:
         if self.word == "3":
             self._cancel()
+            return None
+        if self.word not in {"1", "2"} and (
+            self._more_of_the_complaint() or self._files() or self.inbound.location is not None
+        ):
+            self._ask_confirm(before=self._take_bubble())
             return None
         if self.word not in {"1", "2"}:
             self.reply(self.t("invalid_choice"))
@@ -612,6 +763,8 @@ class _Chat:
         if ticket is None or not self._owns(ticket) or ticket.status != Status.RESOLVED:
             self._forget_confirmation(ticket_id)
             return self._on_idle()
+        if self.word not in {"1", "2"} and message_kind(self.text) == THANKS:
+            self.word = "1"  # "terima kasih, sudah diperbaiki" answers the question
         if self.word not in {"1", "2"}:
             self.reply(self.t("invalid_choice"), lifecycle.confirm_buttons(ticket, self.language))
             return ticket.id
@@ -713,20 +866,39 @@ def _memo(config: Config, key: tuple[object, ...], build: Callable[[], R]) -> R:
 
 
 def _category_menu(
-    config: Config, language: str, suggested: tuple[str, ...]
+    config: Config, language: str, ranked: tuple[tuple[str, bool], ...]
 ) -> tuple[str, tuple[tuple[Button, ...], ...]]:
-    """The category question: every category numbered, the suggested ones marked and
-    their buttons first (numbers stay as listed)."""
+    """The category question: the suggestions in score order (⭐ on the best), then
+    every category numbered in config order (numbers never change), suggestions marked.
+    Buttons: the suggestions first, in score order."""
+    numbers = {category.id: index for index, category in enumerate(config.categories, start=1)}
+    labels = {category.id: category.text(language) for category in config.categories}
+    suggested = {category_id: star for category_id, star in ranked}
     lines = [say(language, "ask_category")]
-    buttons: list[tuple[Button, ...]] = []
-    mark = say(language, "category_suggested")
-    for index, category in enumerate(config.categories, start=1):
-        label = category.text(language)
-        star = category.id in suggested
-        lines.append(f"{index}. {label}" + (f" {mark}" if star else ""))
-        buttons.append((Button(("⭐ " if star else "") + f"{index}. {label}", str(index)),))
+    if ranked:
+        picks = "; ".join(
+            f"{numbers[category_id]}. {labels[category_id]}" + (" ⭐" if star else "")
+            for category_id, star in ranked
+        )
+        lines.append(say(language, "category_suggestions", choices=picks))
+    best_mark, maybe_mark = say(language, "category_suggested"), say(language, "category_maybe")
+    for category in config.categories:
+        mark = ""
+        if category.id in suggested:
+            mark = " " + (best_mark if suggested[category.id] else maybe_mark)
+        lines.append(f"{numbers[category.id]}. {labels[category.id]}{mark}")
     other = say(language, "category_other")
     lines.append(f"0. {other}")
-    buttons.append((Button(f"0. {other}", "0"),))
-    buttons.sort(key=lambda row: 0 if row[0].label.startswith("⭐") else 1)
-    return "\n".join(lines), tuple(buttons)
+
+    def button(category_id: str) -> tuple[Button, ...]:
+        star = "⭐ " if suggested.get(category_id) else ""
+        return (
+            Button(
+                f"{star}{numbers[category_id]}. {labels[category_id]}", str(numbers[category_id])
+            ),
+        )
+
+    rows = [button(category_id) for category_id, _ in ranked]
+    rows += [button(c.id) for c in config.categories if c.id not in suggested]
+    rows.append((Button(f"0. {other}", "0"),))
+    return "\n".join(lines), tuple(rows)

@@ -41,6 +41,7 @@ from telegram.request import HTTPXRequest
 from bot.model import TELEGRAM, Attachment, Button, Inbound, Location, Outbound
 from handlers.delivery import RetryLater, Sent, Undeliverable
 from handlers.ingest import Clock, Databases, Ingest, utc_now
+from handlers.vcard import parse_vcard
 from storage.db import transaction
 from storage.media import media
 from storage.repository import SqliteStore
@@ -246,6 +247,13 @@ def _attachments(message: Any) -> tuple[Attachment, ...]:
             )
     if message.sticker is not None:
         found.append(Attachment("sticker", _file_id(message.sticker)))
+    if message.contact is not None:  # a shared contact: its name and number, no file
+        contact = message.contact
+        number = _text(contact.phone_number).strip()
+        if not number:
+            raise ValueError("a contact without a phone number")
+        name = " ".join(p for p in (_text(contact.first_name), _text(contact.last_name)) if p)
+        found.append(Attachment("contact", f"tel:{number[:32]}", "text/vcard", name[:128]))
     return tuple(found)
 
 
@@ -550,11 +558,21 @@ class TelegramSender:
         payload: Any = attachment.ref
         if attachment.ref.startswith("local:"):
             return ""  # a photo named on the local console: there is no file to send
+        if attachment.kind == "contact" and attachment.ref.startswith("tel:"):
+            number = attachment.ref.removeprefix("tel:")
+            message = await self.bot.send_contact(chat_id, number, attachment.name or number)
+            return str(message.message_id)
         if attachment.ref.startswith("media:"):  # received on another channel, fetched by us
             found = media(self.databases.get(), attachment.ref)
             if found is None or found.status != "stored":
                 return ""
             payload = Path(found.path).read_bytes()
+            if attachment.kind == "contact":  # a WhatsApp vCard: shown as a contact
+                card = parse_vcard(payload)
+                if card is not None:
+                    name, number = card
+                    message = await self.bot.send_contact(chat_id, number, name or number)
+                    return str(message.message_id)
         sender = {
             "photo": self.bot.send_photo,
             "voice": self.bot.send_voice,

@@ -120,7 +120,11 @@ def normalise_number(raw: str) -> str:
     return f"whatsapp:+{digits}"
 
 
-def _media_kind(content_type: str) -> str:
+def _media_kind(content_type: str, message_type: str = "") -> str:
+    if message_type == "sticker" or (content_type == "image/webp" and message_type != "image"):
+        return "sticker"  # WhatsApp stickers are WebP images: not evidence
+    if content_type.split(";")[0].strip() in ("text/vcard", "text/x-vcard"):
+        return "contact"
     if content_type.startswith("image/"):
         return "photo"
     if content_type.startswith("audio/"):
@@ -153,9 +157,8 @@ def parse_form(form: Mapping[str, str]) -> Inbound:
         url = form.get(f"MediaUrl{index}", "")
         content_type = form.get(f"MediaContentType{index}", "")
         if url.startswith(("http://", "https://")):
-            attachments.append(
-                Attachment(_media_kind(content_type), f"media:{sid}:{index}", content_type)
-            )
+            kind = _media_kind(content_type, form.get("MessageType", "").lower())
+            attachments.append(Attachment(kind, f"media:{sid}:{index}", content_type))
     location = None
     latitude, longitude = _float(form, "Latitude"), _float(form, "Longitude")
     if latitude is not None and longitude is not None and abs(latitude) <= 90:
@@ -185,6 +188,8 @@ def media_urls(form: Mapping[str, str], inbound: Inbound) -> dict[str, tuple[str
     """The Twilio URL and type of each attachment key of `inbound`."""
     urls: dict[str, tuple[str, str]] = {}
     for attachment in inbound.attachments:
+        if attachment.kind == "sticker":
+            continue  # never fetched: a sticker is not kept as evidence
         index = attachment.ref.rsplit(":", 1)[1]
         urls[attachment.ref] = (
             form.get(f"MediaUrl{index}", ""),

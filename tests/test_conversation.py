@@ -198,7 +198,7 @@ def test_photo_while_idle_starts_a_draft_with_it(service: Service, siti: Chat) -
 
 def test_sticker_and_empty_message_get_a_polite_answer(siti: Chat) -> None:
     sticker = Attachment("sticker", "sticker-1")
-    assert "belum bisa kami proses" in siti.says("", attachments=(sticker,))
+    assert "Terima kasih stikernya" in siti.says("", attachments=(sticker,))
 
 
 def test_status_lists_own_tickets_and_hides_others(service: Service, siti: Chat) -> None:

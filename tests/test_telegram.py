@@ -374,7 +374,7 @@ def test_supervisor_commands_only_in_supervisor_chats(world: TelegramWorld) -> N
 def test_stickers_and_status_of_someone_elses_ticket(world: TelegramWorld) -> None:
     world.file_complaint()
     world.post(tg.private_sticker(OTHER_CITIZEN))
-    assert "belum bisa kami proses" in world.texts(OTHER_CITIZEN)[-1]
+    assert "Terima kasih stikernya" in world.texts(OTHER_CITIZEN)[-1]
     world.citizen("status ICT-000001", user=OTHER_CITIZEN)
     assert world.texts(OTHER_CITIZEN)[-1] == "Pengaduan ICT-000001 tidak ditemukan."
 
