@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format check-config bench bench-scan bench-load browser clean
+.PHONY: run test lint format check-config bench bench-scan bench-load bench-routing browser clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,12 @@ test: .venv browser lint
 	$(BIN)/python -m pytest -q
 
 # Benchmarks (several minutes; not part of `make test`); README section "Performance".
-bench: bench-scan bench-load
+bench: bench-routing bench-scan bench-load
+
+# Category suggestions on real complaints from public sources (tests/data/routing/):
+# top-1, top-3, no suggestion and wrong first, on the held-out part (exit 1: a target missed).
+bench-routing: .venv
+	$(BIN)/python bench/routing.py
 
 # The deadline scan with 1,000,000 closed tickets.
 bench-scan: .venv

@@ -59,6 +59,7 @@ ID: dict[str, str] = {
     "added_to_description": "Pesan ini kami tambahkan ke uraian pengaduan.",
     "location_received": "Lokasi diterima.",
     "contact_received": "Kontak {name} diterima dan dilampirkan pada pengaduan.",
+    "contact_card_received": "Kartu kontak diterima dan dilampirkan pada pengaduan.",
     "attachment_received_short": "Lampiran diterima.",
     "ask_text_too": "Sekarang ceritakan masalahnya dengan teks.",
     "referral_suggested": (
@@ -235,6 +236,7 @@ EN: dict[str, str] = {
     "added_to_description": "We added this message to the complaint's description.",
     "location_received": "Location received.",
     "contact_received": "Contact {name} received and attached to the complaint.",
+    "contact_card_received": "Contact card received and attached to the complaint.",
     "attachment_received_short": "Attachment received.",
     "ask_text_too": "Now describe the problem in text.",
     "referral_suggested": (

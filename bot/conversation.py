@@ -408,8 +408,14 @@ class _Chat:
         """What the bot says of attachments it took: contacts by name."""
         contacts = [a for a in files if a.kind == "contact"]
         if contacts and len(contacts) == len(files):
-            names = ", ".join(a.name or a.ref.removeprefix("tel:") for a in contacts)
-            return self.t("contact_received", name=names or "-")
+            names = [
+                a.name or a.ref.removeprefix("tel:")
+                for a in contacts
+                if a.name or a.ref.startswith("tel:")
+            ]
+            if len(names) == len(contacts):
+                return self.t("contact_received", name=", ".join(names))
+            return self.t("contact_card_received")  # a vCard file: read when it arrives
         return self.t("attachment_received_short")
 
     # --- is this a complaint? (links, bank accounts, pulsa)

@@ -55,6 +55,9 @@ SPELLINGS: dict[str, str] = {
     "sy": "saya",
     "kmi": "kami",
     "puskes": "puskesmas",
+    "difogging": "fogging",
+    "rsu": "rsud",
+    "gila": "odgj",
     "ektp": "ktp",
     "wa": "whatsapp",
     # informal spellings

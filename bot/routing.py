@@ -26,8 +26,10 @@ from bot.language import stems
 SPECIFIC = 2.0  # a one-word keyword
 GENERAL = 0.75  # a one-word general keyword
 PER_EXTRA_WORD = 1.5  # each further word of a phrase
-EXAMPLE_WEIGHT = 0.6  # a word shared with the examples of one category only
+EXAMPLE_WEIGHT = 1.0  # a word found only in the examples of one category
 EXAMPLE_CAP = 1.5  # all example words together: less than one specific keyword
+EXAMPLE_MIN = 3  # a word of fewer examples than this (a place name) is no evidence
+EXAMPLE_SHARE = 0.75  # ... nor is one whose share of any single category is below this
 SUGGEST_AT = 0.6  # the least score that is a suggestion
 MAX_SUGGESTIONS = 3
 
@@ -100,20 +102,33 @@ class Matcher(Generic[Opt]):
         self._example_words = self._learn_examples()
 
     def _learn_examples(self) -> dict[str, list[tuple[int, float]]]:
-        """Root words found in at least two examples of a category (a place name in one
-        example is not evidence), weighed down by how many categories share them."""
+        """Root words of the examples that point to one category: each word's share of
+        each category (by the fraction of that category's examples that have it), kept
+        where the share is at least EXAMPLE_SHARE; a word common to many categories, or
+        found in fewer than EXAMPLE_MIN examples (a place name), is no evidence."""
         counts: dict[str, dict[int, int]] = {}
+        sizes: dict[int, int] = {}
         for index, option in enumerate(self._options):
-            for example in getattr(option, "examples", []) or []:
+            examples = getattr(option, "examples", None) or ()
+            sizes[index] = len(examples)
+            for example in examples:
                 for word in set(stems(example)) - STOPWORDS:
                     if len(word) >= 3 and not word.isdecimal():
                         per_option = counts.setdefault(word, {})
                         per_option[index] = per_option.get(index, 0) + 1
         table: dict[str, list[tuple[int, float]]] = {}
         for word, per_option in counts.items():
-            found_in = [index for index, count in per_option.items() if count >= 2]
-            if found_in:
-                table[word] = [(index, EXAMPLE_WEIGHT / len(found_in)) for index in found_in]
+            if sum(per_option.values()) < EXAMPLE_MIN:
+                continue
+            rates = {index: count / sizes[index] for index, count in per_option.items()}
+            total = sum(rates.values())
+            kept = [
+                (index, EXAMPLE_WEIGHT * rate / total)
+                for index, rate in rates.items()
+                if rate / total >= EXAMPLE_SHARE
+            ]
+            if kept:
+                table[word] = kept
         return table
 
     def scores(self, description: str) -> list[float]:

@@ -66,6 +66,8 @@ MEDIA_TYPES = (
     "audio/",
     "video/",
     "application/pdf",
+    "text/vcard",  # a shared contact
+    "text/x-vcard",
     "application/msword",
     "application/vnd.",
 )

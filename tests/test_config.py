@@ -175,7 +175,7 @@ def test_every_shipped_category_routes_to_an_existing_agency(shipped: Config) ->
 
 def test_shipped_categories_know_common_words(shipped: Config) -> None:
     def routed(word: str) -> set[str]:
-        return {c.agency for c in shipped.categories if word in c.keywords}
+        return {c.agency for c in shipped.categories if word in c.keywords + c.general_keywords}
 
     assert routed("jalan") == {"pupr"}
     assert routed("pju") == {"disperkim"}

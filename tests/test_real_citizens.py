@@ -215,5 +215,5 @@ def test_a_photo_with_a_location_while_idle_still_starts_a_draft(
     service: Service, siti: Chat
 ) -> None:
     answer = siti.says("", attachments=(PHOTO,), location=Location(-6.33, 108.32))
-    assert "Lampiran diterima. Sekarang ceritakan masalahnya dengan teks." == answer
+    assert answer == "Lampiran diterima. Sekarang ceritakan masalahnya dengan teks."
     assert Chat(service, DISPATCH_CHAT, group=True).inbox() == ""

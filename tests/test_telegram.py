@@ -396,3 +396,127 @@ def test_fit_cuts_by_telegrams_utf16_count() -> None:
     assert fit("halo") == "halo"
     cut = fit("😀" * 3000)
     assert utf16_length(cut) <= 4096 and cut.endswith("…") and cut.startswith("😀" * 2000)
+
+
+# --- every real message shape (payloads shaped as the Bot API sends them) -----------
+
+
+def _private(update_kind: str = "message", **content: Any) -> dict[str, Any]:
+    """A private-chat update from the citizen with `content` as Telegram nests it."""
+    message = {
+        "message_id": int(time.time() * 1000) % 1_000_000_000,
+        "from": {"id": CITIZEN, "is_bot": False, "first_name": "Siti", "language_code": "id"},
+        "chat": {"id": CITIZEN, "first_name": "Siti", "type": "private"},
+        "date": int(time.time()),
+        **content,
+    }
+    return {"update_id": tg._next_update_id(), update_kind: message}
+
+
+def _file(file_id: str, **extra: Any) -> dict[str, Any]:
+    return {"file_id": file_id, "file_unique_id": f"u-{file_id[-8:]}", "file_size": 20_480, **extra}
+
+
+def _file_then_describe(world: TelegramWorld, update: dict[str, Any]) -> None:
+    assert world.post(update) == 200
+    assert "Lampiran diterima" in world.texts(CITIZEN)[-1]
+    world.file_complaint("Jalan di Desa Lohbener berlubang besar sekali")
+
+
+def test_a_shared_contact_reaches_the_agency_as_name_and_number(
+    world: TelegramWorld, api: FakeTelegramApi
+) -> None:
+    contact = {"phone_number": "6281398765432", "first_name": "Darso", "last_name": "Kuwu"}
+    assert world.post(_private(contact=contact)) == 200
+    assert world.texts(CITIZEN)[-1] == (
+        "Kontak Darso Kuwu diterima dan dilampirkan pada pengaduan. "
+        "Sekarang ceritakan masalahnya dengan teks."
+    )
+    world.file_complaint("Jembatan penghubung dua desa putus, hubungi kuwu untuk lokasinya")
+    assert "👤 Kontak dari warga: Darso Kuwu 6281398765432" in world.card(PUPR)["text"]
+    [sent] = [m for m in api.sent_to(PUPR) if m["method"] == "sendContact"]
+    assert sent["params"]["phone_number"] == "6281398765432"
+    assert sent["params"]["first_name"] == "Darso Kuwu"
+
+
+def test_a_voice_note_is_attached_and_relayed(world: TelegramWorld, api: FakeTelegramApi) -> None:
+    voice = _file("AwACAgUAAxkBAAIvoicenote1", duration=6, mime_type="audio/ogg")
+    _file_then_describe(world, _private(voice=voice))
+    [sent] = [m for m in api.sent_to(PUPR) if m["method"] == "sendVoice"]
+    assert sent["params"]["voice"] == "AwACAgUAAxkBAAIvoicenote1"
+
+
+def test_a_video_note_is_attached_and_relayed(world: TelegramWorld, api: FakeTelegramApi) -> None:
+    video_note = _file("DQACAgUAAxkBAAIvideonote", duration=9, length=240)
+    _file_then_describe(world, _private(video_note=video_note))
+    [sent] = [m for m in api.sent_to(PUPR) if m["method"] == "sendVideo"]
+    assert sent["params"]["video"] == "DQACAgUAAxkBAAIvideonote"
+
+
+def test_a_document_with_its_caption_is_the_complaint(
+    world: TelegramWorld, api: FakeTelegramApi
+) -> None:
+    document = _file("BQACAgUAAxkBAAIdocument", file_name="surat.pdf", mime_type="application/pdf")
+    world.post(_private(document=document, caption="Surat permohonan perbaikan jalan desa kami"))
+    assert "kategori apa" in world.texts(CITIZEN)[-1]
+    for choice in ("1", "0", "0", "1"):
+        world.citizen(choice)
+    [sent] = [m for m in api.sent_to(PUPR) if m["method"] == "sendDocument"]
+    assert sent["params"]["document"] == "BQACAgUAAxkBAAIdocument"
+    assert "Surat permohonan perbaikan jalan desa kami" in world.card(PUPR)["text"]
+
+
+def test_a_venue_is_the_location_with_its_name(world: TelegramWorld, api: FakeTelegramApi) -> None:
+    world.citizen("Jalan di depan pasar berlubang besar sekali")
+    world.citizen("1")
+    point = {"latitude": -6.3268, "longitude": 108.3252}
+    venue = {"location": point, "title": "Pasar Baru Indramayu", "address": "Jl. Letjen Suprapto"}
+    world.post(_private(location=point, venue=venue))
+    assert "Kirim foto" in world.texts(CITIZEN)[-1]
+    world.citizen("0")
+    world.citizen("1")
+    assert "Pasar Baru Indramayu, Jl. Letjen Suprapto" in world.card(PUPR)["text"]
+    [pin] = [m for m in api.sent_to(PUPR) if m["method"] == "sendLocation"]
+    assert float(pin["params"]["latitude"]) == -6.3268
+
+
+def test_a_forwarded_message_is_read_as_the_citizens_text(world: TelegramWorld) -> None:
+    origin = {
+        "type": "user",
+        "sender_user": {"id": 5550077, "is_bot": False, "first_name": "Tetangga"},
+        "date": int(time.time()) - 3600,
+    }
+    world.post(
+        _private(forward_origin=origin, text="Sampah di TPS Desa Kenanga sudah menumpuk seminggu")
+    )
+    assert "Saran kami: 2. Sampah dan kebersihan ⭐" in world.texts(CITIZEN)[-1]
+
+
+def test_edits_and_reactions_are_noted_and_change_nothing(world: TelegramWorld) -> None:
+    world.citizen("Jalan di Desa Lohbener berlubang besar sekali")
+    before = world.texts(CITIZEN)
+    edited = _private("edited_message", text="Jalan di Desa Lohbener berlubang", edit_date=1)
+    assert world.post(edited) == 200
+    reaction = {
+        "chat": {"id": CITIZEN, "first_name": "Siti", "type": "private"},
+        "message_id": 7,
+        "user": {"id": CITIZEN, "is_bot": False, "first_name": "Siti"},
+        "date": int(time.time()),
+        "old_reaction": [],
+        "new_reaction": [{"type": "emoji", "emoji": "👍"}],
+    }
+    assert world.post({"update_id": tg._next_update_id(), "message_reaction": reaction}) == 200
+    assert world.texts(CITIZEN) == before  # no answer to either
+    assert world.rows("select state from conversations") == [{"state": "category"}]
+    world.citizen("1")  # the draft goes on as before
+    assert "Di mana lokasinya" in world.texts(CITIZEN)[-1]
+
+
+def test_a_reply_to_the_acknowledgement_goes_to_that_ticket(
+    world: TelegramWorld, api: FakeTelegramApi
+) -> None:
+    world.file_complaint()
+    acknowledgement = world.last(CITIZEN)["message"]
+    world.post(tg.private_text(CITIZEN, "Lubangnya makin besar", reply_to_message=acknowledgement))
+    assert "Tambahan informasi untuk ICT-000001 sudah diteruskan" in world.texts(CITIZEN)[-1]
+    assert any("Lubangnya makin besar" in text for text in world.texts(PUPR))

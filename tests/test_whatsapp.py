@@ -413,3 +413,85 @@ def test_stop_opts_out_of_non_essential_messages(world: WhatsAppWorld) -> None:
     world.telegram_post(tg.group_text(PUPR, BUDI, "/selesai ICT-000001"))
     world.citizen("1")
     assert world.last_body() == "Terima kasih atas konfirmasinya. Pengaduan ICT-000001 ditutup."
+
+
+# --- every real message shape (forms shaped as Twilio posts them) -----------------
+
+VCARD = (
+    b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Kuwu;Darso;;;\r\nFN:Darso Kuwu\r\n"
+    b"item1.TEL;waid=6281398765432:+62 813-9876-5432\r\nitem1.X-ABLabel:Ponsel\r\nEND:VCARD\r\n"
+)
+
+
+def _media_message(world: WhatsAppWorld, content: bytes, content_type: str, **kw: Any) -> Any:
+    url = world.twilio.add_media(content, content_type)
+    return world.citizen(kw.pop("body", ""), media=[(url, content_type)], **kw)
+
+
+def test_a_shared_vcard_reaches_the_agency_as_name_and_number(
+    world: WhatsAppWorld, telegram: FakeTelegramApi
+) -> None:
+    _media_message(world, VCARD, "text/vcard")
+    assert world.last_body() == (
+        "Kartu kontak diterima dan dilampirkan pada pengaduan. "
+        "Sekarang ceritakan masalahnya dengan teks."
+    )
+    world.file_complaint()
+    assert "(kartu kontak terlampir)" in world.card()["text"]
+    [sent] = [m for m in telegram.sent_to(PUPR) if m["method"] == "sendContact"]
+    assert sent["params"]["first_name"] == "Darso Kuwu"
+    assert sent["params"]["phone_number"] == "+6281398765432"
+
+
+def test_a_sticker_gets_one_friendly_answer_and_is_never_fetched_or_filed(
+    world: WhatsAppWorld,
+) -> None:
+    response = _media_message(world, b"RIFF\x00\x00WEBPVP8 sticker", "image/webp")
+    assert response.status_code == 200
+    assert world.bodies() == [
+        "Terima kasih stikernya 🙂 Stiker tidak kami lampirkan pada pengaduan. "
+        "Silakan ketik pengaduan Anda, atau kirim foto atau lokasi."
+    ]
+    assert world.twilio.media_requests == [] and world.rows("select * from media") == []
+    world.file_complaint()
+    assert "webp" not in world.rows("select attachments from tickets")[0]["attachments"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "method"),
+    [("audio/ogg", "sendVoice"), ("video/mp4", "sendVideo"), ("application/pdf", "sendDocument")],
+)
+def test_voice_notes_videos_and_documents_are_attached_and_relayed(
+    world: WhatsAppWorld, telegram: FakeTelegramApi, content_type: str, method: str
+) -> None:
+    _media_message(world, b"file-bytes-" + content_type.encode(), content_type)
+    assert "Lampiran diterima" in world.last_body()
+    world.file_complaint()
+    [sent] = [m for m in telegram.sent_to(PUPR) if m["method"] == method]
+    assert sent["kind"] in ("voice", "video", "document")
+    assert world.rows("select status from media") == [{"status": "stored"}]
+
+
+def test_a_shared_place_is_the_location_with_its_name(world: WhatsAppWorld) -> None:
+    world.citizen("Jalan di depan pasar berlubang besar sekali")
+    world.citizen("1")
+    world.citizen(latitude=-6.3268, longitude=108.3252, label="Pasar Baru", address="Jl. Suprapto")
+    world.citizen("0")
+    world.citizen("1")
+    assert "Pasar Baru, Jl. Suprapto" in world.card()["text"]
+
+
+def test_a_forwarded_message_is_read_as_the_citizens_text(
+    world: WhatsAppWorld, twilio: FakeTwilioApi
+) -> None:
+    params = twilio.inbound_params(SITI, "Sampah di TPS Desa Kenanga sudah menumpuk seminggu")
+    params |= {"Forwarded": "true", "FrequentlyForwarded": "false"}
+    world.post("/webhooks/whatsapp", params)
+    assert "Saran kami: 2. Sampah dan kebersihan ⭐" in world.last_body()
+
+
+def test_a_reply_to_the_acknowledgement_goes_to_that_ticket(world: WhatsAppWorld) -> None:
+    world.file_complaint()
+    acknowledgement = world.twilio.messages_to(SITI)[-1]["sid"]
+    world.citizen("Lubangnya makin besar", original_replied_message_sid=acknowledgement)
+    assert "Tambahan informasi untuk ICT-000001 sudah diteruskan" in world.last_body()
