@@ -124,7 +124,9 @@ def test_a_long_greeting_gets_the_welcome_and_starts_nothing(service: Service, s
 
 def test_a_thank_you_files_nothing(service: Service, siti: Chat) -> None:
     answer = siti.says("terima kasih, jalannya sudah diperbaiki")
-    assert answer == "Sama-sama, terima kasih sudah memberi kabar. Bila ada masalah lain, ketik menu."
+    assert (
+        answer == "Sama-sama, terima kasih sudah memberi kabar. Bila ada masalah lain, ketik menu."
+    )
     assert siti.says("Makasih min, mantap").startswith("Sama-sama")
     assert tickets(service) == []
     # thanks that still complains is a complaint
