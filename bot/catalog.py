@@ -38,10 +38,6 @@ ID: dict[str, str] = {
         "{hours} jam, jadi kami hapus."
     ),
     "language_set": "Bahasa diganti ke Bahasa Indonesia.",
-    "unsupported_message": (
-        "Maaf, jenis pesan ini belum bisa kami proses. Silakan ketik pesan teks, "
-        "kirim foto, atau bagikan lokasi."
-    ),
     "sticker_reply": (
         "Terima kasih stikernya 🙂 Stiker tidak kami lampirkan pada pengaduan. "
         "Silakan ketik pengaduan Anda, atau kirim foto atau lokasi."
@@ -216,10 +212,6 @@ EN: dict[str, str] = {
         "so we removed it."
     ),
     "language_set": "Language switched to English.",
-    "unsupported_message": (
-        "Sorry, we cannot process this kind of message yet. Please type a text message, "
-        "send a photo or share a location."
-    ),
     "sticker_reply": (
         "Thanks for the sticker 🙂 Stickers are not attached to complaints. "
         "Please type your complaint, or send a photo or a location."

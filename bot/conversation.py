@@ -463,6 +463,14 @@ class _Chat:
         """Whether this text, not a valid choice at this step, continues the complaint."""
         return len(self.text) >= MIN_DESCRIPTION and not self.word.isdecimal()
 
+    def _adds_to_the_complaint(self) -> bool:
+        """More text of the complaint, or files or a location sent at a choice step."""
+        return (
+            self._more_of_the_complaint()
+            or bool(self._files())
+            or self.inbound.location is not None
+        )
+
     def _take_bubble(self) -> str:
         """Add this message's text and files to the draft; the line that says so."""
         files = self._files()
@@ -588,7 +596,6 @@ class _Chat:
         categories = [s for s in found if isinstance(s.option, Category)]
         starred = {s.option.id for s in best(categories)} if referral is None else set()
         ranked = tuple((s.option.id, s.option.id in starred) for s in categories)
-        self.conversation.draft["suggested"] = [category_id for category_id, _ in ranked]
         text, buttons = _memo(
             config,
             ("category_menu", self.language, ranked),
@@ -596,15 +603,12 @@ class _Chat:
         )
         lead = [before] if before else []
         if referral is not None:
-            self.conversation.draft["referral"] = referral.id
             lead.append(self.t("referral_suggested", name=referral.name, contact=referral.contact))
-        else:
-            self.conversation.draft.pop("referral", None)
         self.reply("\n\n".join([*lead, text]), buttons)
 
     def _on_category(self) -> int | None:
         categories = self.session.config.categories
-        if self._more_of_the_complaint() or self._files() or self.inbound.location is not None:
+        if self._adds_to_the_complaint():
             self._ask_category(before=self._take_bubble())
             return None
         if self.word.isdecimal() and 0 <= int(self.word) <= len(categories):
@@ -702,9 +706,7 @@ class _Chat:
         if self.word == "3":
             self._cancel()
             return None
-        if self.word not in {"1", "2"} and (
-            self._more_of_the_complaint() or self._files() or self.inbound.location is not None
-        ):
+        if self.word not in {"1", "2"} and self._adds_to_the_complaint():
             self._ask_confirm(before=self._take_bubble())
             return None
         if self.word not in {"1", "2"}:

@@ -55,6 +55,8 @@ STOPWORDS = frozenset(
 class _Keyworded(Protocol):
     id: str
     keywords: list[str]
+    general_keywords: list[str]
+    examples: list[str]
 
 
 Opt = TypeVar("Opt", bound=_Keyworded)
@@ -88,7 +90,7 @@ class Matcher(Generic[Opt]):
             weights: dict[tuple[str, ...], float] = {}
             for keyword, general in [
                 *((k, False) for k in option.keywords),
-                *((k, True) for k in getattr(option, "general_keywords", None) or ()),
+                *((k, True) for k in option.general_keywords),
             ]:
                 phrase = tuple(stems(keyword))
                 if phrase:  # not blank, or punctuation only
@@ -109,7 +111,7 @@ class Matcher(Generic[Opt]):
         counts: dict[str, dict[int, int]] = {}
         sizes: dict[int, int] = {}
         for index, option in enumerate(self._options):
-            examples = getattr(option, "examples", None) or ()
+            examples = option.examples
             sizes[index] = len(examples)
             for example in examples:
                 for word in set(stems(example)) - STOPWORDS:
