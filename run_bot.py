@@ -236,7 +236,7 @@ def build_service(
         max_instances=1,
         coalesce=True,
     )
-    # Privacy (PRODUCT.md §9): closed tickets lose personal data after the retention period.
+    # Privacy (docs/contract.md §9): closed tickets lose personal data after the retention period.
     scheduler.add_job(
         retention_job,
         "cron",
@@ -249,7 +249,7 @@ def build_service(
         coalesce=True,
         misfire_grace_time=6 * 3600,
     )
-    # Deadlines (PRODUCT.md §6): what is due is derived from ticket rows and each
+    # Deadlines (docs/contract.md §6): what is due is derived from ticket rows and each
     # notice is recorded, so the first runs right at start catch up on anything
     # that came due while the service was down, and nothing is said twice.
     deadline_jobs = DeadlineJobs(
@@ -327,7 +327,7 @@ def fork_delivery_process(config: Config, environ: Mapping[str, str]) -> Deliver
 def serve(config: Config, environ: Mapping[str, str]) -> int:
     from waitress import create_server
 
-    # Opt-in (PRODUCT.md §7 has serve run everything in one process): with
+    # Opt-in (docs/contract.md §7 has serve run everything in one process): with
     # ICETA_DELIVERY_PROCESS set and a provider channel on, replies go out from a
     # process of its own (handlers/delivery_process.py), forked first, before any
     # database or thread.

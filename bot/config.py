@@ -7,7 +7,7 @@ line each, starting with the dotted key path that is wrong, e.g.
 ``categories[3].agency: unknown agency 'xyz'``. No YAML content, however broken,
 makes either function raise anything else.
 
-The key names of PRODUCT.md §7 are fixed; keys added here are `service.local_console`,
+The key names of docs/contract.md §7 are fixed; keys added here are `service.local_console`,
 `sla.draft_expiry_hours`, `agencies[].short_name`, `categories[].general_keywords` and
 `categories[].examples` (the same on referrals), `referrals` and `privacy`.
 Secrets never live here: tokens come from the environment (see run_bot.py).
@@ -232,7 +232,7 @@ class ServiceConfig(_Section):
 
 
 class SlaConfig(_Section):
-    """`sla:` — the first-response deadline and its reminders (PRODUCT.md §6)."""
+    """`sla:` — the first-response deadline and its reminders (docs/contract.md §6)."""
 
     response_hours: Hours = 24
     remind_before_hours: list[Hours] = Field(default_factory=lambda: [12.0, 2.0])

@@ -1,4 +1,4 @@
-"""The citizen conversation of PRODUCT.md §4, the same on every channel.
+"""The citizen conversation of docs/contract.md §4, the same on every channel.
 
 A state machine over `Conversation` rows: each inbound message moves the
 citizen one step and produces what the bot says back. Choices are numbered

@@ -1,4 +1,4 @@
-"""Response deadlines (PRODUCT.md §6): reminders before the deadline, overdue alerts
+"""Response deadlines (docs/contract.md §6): reminders before the deadline, overdue alerts
 after it, breaches that stay with the late agency, and the numbers supervisors
 read — the daily digest, `/overdue` and `/stats`.
 

@@ -1,4 +1,4 @@
-"""Ticket operations of PRODUCT.md §3: each changes the ticket, records an event,
+"""Ticket operations of docs/contract.md §3: each changes the ticket, records an event,
 updates the card and tells the people concerned.
 
 Callers check permissions; these functions check that the ticket's status

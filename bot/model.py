@@ -19,7 +19,7 @@ LOCAL = "local"
 
 
 class Status(StrEnum):
-    """Ticket statuses of PRODUCT.md §3."""
+    """Ticket statuses of docs/contract.md §3."""
 
     NEW = "new"
     ASSIGNED = "assigned"

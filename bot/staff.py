@@ -1,4 +1,4 @@
-"""Agency groups, dispatch and supervisors (PRODUCT.md §5): commands, card buttons
+"""Agency groups, dispatch and supervisors (docs/contract.md §5): commands, card buttons
 and replies that reach the citizen.
 
 Messages in a staff chat are internal unless they reply to a bot message

@@ -1,4 +1,4 @@
-"""Ticket numbers (PRODUCT.md §2) and the masking of citizens' phone numbers."""
+"""Ticket numbers (docs/contract.md §2) and the masking of citizens' phone numbers."""
 
 from __future__ import annotations
 

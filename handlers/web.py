@@ -79,7 +79,7 @@ def create_app(
     extra_blueprints: tuple[Blueprint, ...] = (),
     clock: Clock = utc_now,
 ) -> Flask:
-    """The web app of one service: routes of PRODUCT.md §7 for the channels that are on."""
+    """The web app of one service: routes of docs/contract.md §7 for the channels that are on."""
     app = Flask(__name__)
     app.json = JsonBodies(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES

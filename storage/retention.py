@@ -1,4 +1,4 @@
-"""The retention job (PRODUCT.md §9, UU PDP No. 27/2022): closed tickets lose the
+"""The retention job (docs/contract.md §9, UU PDP No. 27/2022): closed tickets lose the
 citizen's personal data after `privacy.retention_days`; the statistics stay.
 
 What goes: the citizen's name, number and chat id, the description, location,

@@ -1,4 +1,4 @@
-"""The shape of DESIGN.md, kept by reading the imports of every module."""
+"""The shape of docs/architecture.md, kept by reading the imports of every module."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`run_bot.py check-deadlines --now` from outside, beside a running `serve` (PRODUCT.md §7):
+"""`run_bot.py check-deadlines --now` from outside, beside a running `serve` (docs/contract.md §7):
 a complaint filed through the local channel, then single scans as separate
 processes at chosen moments; what they send is read back from the running
 service's local transcripts."""

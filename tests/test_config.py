@@ -40,7 +40,7 @@ REQUIRED_AGENCIES = {
     "rsud": "RSUD Indramayu",
 }
 
-# The config.yaml example of PRODUCT.md §7, verbatim.
+# The config.yaml example of docs/contract.md §7, verbatim.
 PRODUCT_EXAMPLE = """\
 service:
   name: I-Ceta

@@ -1,4 +1,4 @@
-"""Transcript tests of the citizen conversation (PRODUCT.md §4), in Indonesian.
+"""Transcript tests of the citizen conversation (docs/contract.md §4), in Indonesian.
 
 Each test reads like the chat it checks: what the citizen typed, and what the
 bot answered, on a real SQLite file with a fixed clock.

@@ -1,4 +1,4 @@
-"""Crash safety (PRODUCT.md §8): a real `serve` under load from concurrent clients,
+"""Crash safety (docs/contract.md §8): a real `serve` under load from concurrent clients,
 killed with SIGKILL mid-load and restarted. Every message that was acknowledged
 is stored and answered, none twice, and the outbox drains.
 

@@ -1,4 +1,4 @@
-"""Deadlines (PRODUCT.md §6) with an injected clock on a real SQLite file: reminders
+"""Deadlines (docs/contract.md §6) with an injected clock on a real SQLite file: reminders
 before the deadline, overdue alerts after it, pauses, transfers, auto-close, the
 digest, and scans that restart or run at the same time.
 

@@ -1,4 +1,4 @@
-"""Hostile input (PRODUCT.md §8): whatever arrives, the edges answer with a result or
+"""Hostile input (docs/contract.md §8): whatever arrives, the edges answer with a result or
 a typed rejection, the core never crashes, and a refused request changes nothing.
 
 Properties (hypothesis) of the four parsers that read the outside world — the

@@ -1,4 +1,4 @@
-"""The retention job (PRODUCT.md §9): closed tickets lose the citizen's personal data
+"""The retention job (docs/contract.md §9): closed tickets lose the citizen's personal data
 after `privacy.retention_days`; statistics stay; open and recent tickets are untouched."""
 
 from __future__ import annotations

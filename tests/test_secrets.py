@@ -1,4 +1,4 @@
-"""Secrets (PRODUCT.md §9): the bot token, the webhook secret and the Twilio auth token
+"""Secrets (docs/contract.md §9): the bot token, the webhook secret and the Twilio auth token
 never appear in logs or in anything the service answers — not even when the Bot
 API and Twilio are unreachable and every error is being logged."""
 
