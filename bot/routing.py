@@ -8,14 +8,21 @@ The evidence is weighed:
   single word, and the words it covers do not count again on their own;
 - a specific keyword (pdam, pju, dukcapil) weighs more than a general one (jalan,
   kotor, saluran: the config's `general_keywords`);
-- the words of the category's `examples` (real complaints) add a little, so a
-  complaint worded like earlier ones is still recognised without a keyword.
+- what the category's `examples` (real complaints) and keywords teach a small naive
+  Bayes model adds up to LEARNED_WEIGHT, so a complaint worded like earlier ones
+  ("sudah tiga hari tidak ngocor") is recognised without a keyword, and a general
+  word is read in the company it keeps ("air" with "bayar" is PDAM, with "meluap"
+  a flood).
 
-Each keyword counts once, however often it is repeated.
+Each keyword counts once, however often it is repeated. The best option is
+*recommended* (the ⭐) only when its score reaches RECOMMEND_AT: a complaint with no
+specific keyword and no clear resemblance gets its likely categories listed, but
+none starred, because a wrong ⭐ sends the ticket to the wrong agency.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -26,11 +33,10 @@ from bot.language import stems
 SPECIFIC = 2.0  # a one-word keyword
 GENERAL = 0.75  # a one-word general keyword
 PER_EXTRA_WORD = 1.5  # each further word of a phrase
-EXAMPLE_WEIGHT = 1.0  # a word found only in the examples of one category
-EXAMPLE_CAP = 1.5  # all example words together: less than one specific keyword
-EXAMPLE_MIN = 3  # a word of fewer examples than this (a place name) is no evidence
-EXAMPLE_SHARE = 0.75  # ... nor is one whose share of any single category is below this
-SUGGEST_AT = 0.6  # the least score that is a suggestion
+LEARNED_WEIGHT = 2.0  # the model's share: its probability of the option times this
+SMOOTHING = 0.5  # added to every word count of the model (Lidstone smoothing)
+SUGGEST_AT = 0.6  # the least score that is listed as a suggestion
+RECOMMEND_AT = 2.0  # the least score that is recommended (one specific keyword's worth)
 MAX_SUGGESTIONS = 3
 
 # Words too common in any complaint to tell categories apart (their root forms).
@@ -101,37 +107,7 @@ class Matcher(Generic[Opt]):
                 self._by_first.setdefault(phrase[0], []).append(entry)
         for entries in self._by_first.values():
             entries.sort(key=lambda entry: -len(entry[0]))
-        self._example_words = self._learn_examples()
-
-    def _learn_examples(self) -> dict[str, list[tuple[int, float]]]:
-        """Root words of the examples that point to one category: each word's share of
-        each category (by the fraction of that category's examples that have it), kept
-        where the share is at least EXAMPLE_SHARE; a word common to many categories, or
-        found in fewer than EXAMPLE_MIN examples (a place name), is no evidence."""
-        counts: dict[str, dict[int, int]] = {}
-        sizes: dict[int, int] = {}
-        for index, option in enumerate(self._options):
-            examples = option.examples
-            sizes[index] = len(examples)
-            for example in examples:
-                for word in set(stems(example)) - STOPWORDS:
-                    if len(word) >= 3 and not word.isdecimal():
-                        per_option = counts.setdefault(word, {})
-                        per_option[index] = per_option.get(index, 0) + 1
-        table: dict[str, list[tuple[int, float]]] = {}
-        for word, per_option in counts.items():
-            if sum(per_option.values()) < EXAMPLE_MIN:
-                continue
-            rates = {index: count / sizes[index] for index, count in per_option.items()}
-            total = sum(rates.values())
-            kept = [
-                (index, EXAMPLE_WEIGHT * rate / total)
-                for index, rate in rates.items()
-                if rate / total >= EXAMPLE_SHARE
-            ]
-            if kept:
-                table[word] = kept
-        return table
+        self._model = _Model(self._options)
 
     def scores(self, description: str) -> list[float]:
         """The weight of evidence for each option (0 when none)."""
@@ -152,13 +128,8 @@ class Matcher(Generic[Opt]):
                     counted.add((index, number))
                     scores[index] += weight
             position += longest or 1
-        if self._example_words:
-            from_examples = [0.0] * len(self._options)
-            for word in set(roots):
-                for index, share in self._example_words.get(word, ()):
-                    from_examples[index] += share
-            for index, extra in enumerate(from_examples):
-                scores[index] += min(extra, EXAMPLE_CAP)
+        for index, probability in enumerate(self._model.probabilities(roots)):
+            scores[index] += LEARNED_WEIGHT * probability
         return [round(score, 4) for score in scores]
 
     def suggest(self, description: str) -> list[Suggestion[Opt]]:
@@ -176,11 +147,60 @@ class Matcher(Generic[Opt]):
 
 
 def best(suggestions: Sequence[Suggestion[Opt]]) -> list[Suggestion[Opt]]:
-    """The suggestions that are the best match: one, unless several score the same."""
-    if not suggestions:
+    """The suggestions to recommend: the best one, or several that score the same;
+    none when even the best is below RECOMMEND_AT (then the suggestions are only
+    listed as possibilities)."""
+    if not suggestions or suggestions[0].score < RECOMMEND_AT:
         return []
     top = suggestions[0].score
     return [s for s in suggestions if s.score == top]
+
+
+def _features(roots: Sequence[str]) -> list[str]:
+    """The root words the model reads: each once, without stopwords, numbers and
+    words shorter than three letters."""
+    kept = (r for r in roots if len(r) >= 3 and not r.isdecimal() and r not in STOPWORDS)
+    return list(dict.fromkeys(kept))
+
+
+class _Model:
+    """A multinomial naive Bayes model over root words, learned from each option's
+    examples and keywords (every keyword is a short document of its option).
+
+    The priors are equal (the examples are not a sample of how often each problem is
+    reported); a word nobody used in an example or keyword is ignored.
+    """
+
+    def __init__(self, options: Sequence[_Keyworded]) -> None:
+        counts: list[dict[str, int]] = []
+        for option in options:
+            per_word: dict[str, int] = {}
+            for document in [*option.examples, *option.keywords, *option.general_keywords]:
+                for word in _features(stems(document)):
+                    per_word[word] = per_word.get(word, 0) + 1
+            counts.append(per_word)
+        vocabulary = {word for per_word in counts for word in per_word}
+        denominators = [sum(c.values()) + SMOOTHING * len(vocabulary) for c in counts]
+        self._size = len(counts)
+        # word -> log P(word | option), for each option
+        self._log_p: dict[str, list[float]] = {
+            word: [
+                math.log((c.get(word, 0) + SMOOTHING) / denominator)
+                for c, denominator in zip(counts, denominators, strict=True)
+            ]
+            for word in vocabulary
+        }
+
+    def probabilities(self, roots: Sequence[str]) -> list[float]:
+        """P(option | words) for every option; all 0 when no word is known."""
+        known = [self._log_p[word] for word in _features(roots) if word in self._log_p]
+        if not known:
+            return [0.0] * self._size
+        totals = [sum(column) for column in zip(*known, strict=True)]
+        top = max(totals)
+        weights = [math.exp(total - top) for total in totals]
+        whole = sum(weights)
+        return [weight / whole for weight in weights]
 
 
 def routing_options(config: Config) -> list[Category | Referral]:
