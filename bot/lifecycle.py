@@ -406,13 +406,3 @@ def report_undeliverable(session: Session, ticket: Ticket, reason: str, blocked:
     session.record(ticket, "system", "delivery_failed", from_status=ticket.status, detail=reason)
     session.store.save_ticket(ticket)
     session.tell_staff(session.holder_chat(ticket), text, ticket, topic="delivery")
-
-
-def report_window_closed(session: Session, ticket: Ticket) -> None:
-    """A reply waits for the citizen's next WhatsApp message: the staff holding it are told."""
-    session.tell_staff(
-        session.holder_chat(ticket),
-        session.staff_text("window_closed_staff", number=session.number(ticket)),
-        ticket,
-        topic="delivery",
-    )

@@ -40,9 +40,11 @@ from bot.catalog import say
 from bot.config import Config
 from bot.model import WHATSAPP, Attachment, Inbound, Location, Outbound
 from bot.session import Session
+from bot.tickets import format_number
+from handlers import whatsapp_window
 from handlers.delivery import Held, RetryLater, Sent, Undeliverable
 from handlers.ingest import Clock, Databases, Ingest, utc_now
-from storage.db import to_db_time, transaction
+from storage.db import transaction
 from storage.media import (
     add_served_media,
     media,
@@ -52,13 +54,12 @@ from storage.media import (
     served_media,
     store_media,
 )
-from storage.outbox import outbound_message, release_held, requeue_held, set_message_status
-from storage.repository import SqliteStore, record_notice
+from storage.outbox import outbound_message, set_message_status
+from storage.repository import SqliteStore
 
 log = logging.getLogger(__name__)
 
 BODY_LIMIT = 1600
-WINDOW = timedelta(hours=24)
 MAX_MEDIA = 10
 MAX_MEDIA_BYTES = 16 * 1024 * 1024
 MEDIA_TYPES = (
@@ -265,7 +266,7 @@ class WhatsAppReceiver:
             for key, (url, content_type) in urls.items():
                 register_media(db, key, WHATSAPP, url, content_type, now)
             # The citizen wrote: the 24-hour window is open again for held replies.
-            release_held(db, WHATSAPP, inbound.chat_id, now)
+            whatsapp_window.reopen(db, inbound.chat_id, now)
 
         self.ingest.receive(inbound, also_record=bookkeeping)
         if urls:
@@ -293,10 +294,17 @@ class WhatsAppReceiver:
                 return
             store = SqliteStore(db)
             ticket = store.ticket(row["ticket_id"]) if row["ticket_id"] else None
-            if code == "63016" and row["outbox_id"]:
+            if code == "63016" and row["outbox_id"] and row["kind"] != whatsapp_window.TEMPLATE:
                 # sent, then refused for the closed window: the same text waits again
-                requeue_held(
-                    db, row["outbox_id"], "outside the WhatsApp 24-hour window (63016)", now
+                whatsapp_window.refused_after_sending(
+                    db,
+                    self.config,
+                    self.staff_channel,
+                    row["outbox_id"],
+                    row["chat_id"],
+                    row["ticket_id"],
+                    "outside the WhatsApp 24-hour window (63016)",
+                    now,
                 )
             elif ticket is not None:
                 session = Session(store, self.config, now, self.staff_channel)
@@ -493,47 +501,52 @@ class WhatsAppSender:
         self.interval = 1.0 / messages_per_second
         self._last_send = 0.0
 
-    # --- the 24-hour window
-    def _window_open(self, store: SqliteStore, chat_id: str) -> tuple[bool, datetime | None]:
-        conversation = store.conversation(WHATSAPP, chat_id)
-        last = conversation.last_inbound_at if conversation else None
-        return last is not None and self.clock() - last < WINDOW, last
-
-    def _hold(self, outbound: Outbound, last_inbound: datetime | None, reason: str) -> None:
-        """Send the template once per closed window (or tell the agency), then hold."""
+    # --- the 24-hour window (its rules: handlers.whatsapp_window)
+    def _hold(self, outbound: Outbound, reason: str) -> None:
+        """The window is closed: announce it once (template or staff), then hold."""
         db = self.databases.get()
-        now = self.clock()
-        key = to_db_time(last_inbound) if last_inbound else "never"
-        template = self.config.whatsapp.update_template_sid
         with transaction(db):
-            first_time = record_notice(db, "whatsapp_window", None, key, outbound.chat_id, now)
-            if first_time and not template:
-                store = SqliteStore(db)
-                ticket = store.ticket(outbound.ticket_id) if outbound.ticket_id else None
-                if ticket is not None:
-                    lifecycle.report_window_closed(
-                        Session(store, self.config, now, self.staff_channel), ticket
-                    )
-        if first_time and template:
-            number = self._ticket_number(outbound)
-            self._create(
+            whatsapp_window.close(
+                db,
+                self.config,
+                self.staff_channel,
+                outbound.chat_id,
+                outbound.ticket_id,
+                self.clock(),
+            )
+        raise Held(reason)
+
+    def _send_template(self, outbound: Outbound) -> Sent:
+        """The approved template (allowed outside the window), naming the ticket."""
+        template = self.config.whatsapp.update_template_sid
+        if not template:  # the config changed since it was queued
+            raise Undeliverable("no update_template_sid is configured")
+        number = (
+            format_number(self.config.service.ticket_prefix, outbound.ticket_id)
+            if outbound.ticket_id is not None
+            else self.config.service.name
+        )
+        try:
+            sid = self._create(
                 to=outbound.chat_id,
                 content_sid=template,
                 content_variables=json.dumps({"1": number}),
             )
-        raise Held(reason)
-
-    def _ticket_number(self, outbound: Outbound) -> str:
-        if outbound.ticket_id is None:
-            return self.config.service.name
-        return f"{self.config.service.ticket_prefix}-{outbound.ticket_id:06d}"
+        except TwilioRestException as error:
+            code = str(error.code or "")
+            if code in ("63018", "20429") or error.status == 429 or error.status >= 500:
+                raise RetryLater(f"Twilio {code or error.status}: {error.msg}"[:300]) from None
+            raise Undeliverable(f"Twilio {code or error.status}: {error.msg}"[:300]) from None
+        except (TwilioException, requests.RequestException) as error:
+            raise RetryLater(f"Twilio unreachable: {type(error).__name__}") from None
+        return Sent([sid])
 
     # --- sending
     def send(self, outbound: Outbound, edit_message_id: str | None) -> Sent:
-        store = SqliteStore(self.databases.get())
-        is_open, last_inbound = self._window_open(store, outbound.chat_id)
-        if not is_open:
-            self._hold(outbound, last_inbound, "outside the WhatsApp 24-hour window")
+        if outbound.kind == whatsapp_window.TEMPLATE:
+            return self._send_template(outbound)
+        if not whatsapp_window.is_open(self.databases.get(), outbound.chat_id, self.clock()):
+            self._hold(outbound, "outside the WhatsApp 24-hour window")
         sids: list[str] = []
         try:
             for part in split_body(outbound.text) if outbound.text else []:
@@ -548,7 +561,7 @@ class WhatsAppSender:
         except TwilioRestException as error:
             code = str(error.code or "")
             if code == "63016":
-                self._hold(outbound, last_inbound, "Twilio 63016: outside the 24-hour window")
+                self._hold(outbound, "Twilio 63016: outside the 24-hour window")
             if code in ("63018", "20429") or error.status == 429 or error.status >= 500:
                 raise RetryLater(f"Twilio {code or error.status}: {error.msg}"[:300]) from None
             raise Undeliverable(f"Twilio {code or error.status}: {error.msg}"[:300]) from None

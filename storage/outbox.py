@@ -274,11 +274,13 @@ def chat_messages(db: Database, channel: str, chat_id: str, after_id: int = 0) -
 
 
 def outbound_message(db: Database, channel: str, provider_message_id: str) -> dict | None:
-    """The message we sent under a provider's id (for status callbacks), or None."""
+    """The message we sent under a provider's id (for status callbacks), with the kind
+    of outbox row it carried (None for one sent before the outbox kept it), or None."""
     rows = list(
         db.query(
-            "SELECT id, status, ticket_id, chat_id, outbox_id FROM messages "
-            "WHERE channel = ? AND direction = 'out' AND provider_message_id = ?",
+            "SELECT m.id, m.status, m.ticket_id, m.chat_id, m.outbox_id, o.kind FROM messages m "
+            "LEFT JOIN outbox o ON o.id = m.outbox_id "
+            "WHERE m.channel = ? AND m.direction = 'out' AND m.provider_message_id = ?",
             [channel, provider_message_id],
         )
     )

@@ -333,16 +333,46 @@ def test_a_63016_answer_is_handled_like_a_closed_window(
     assert any("Senin" in b for b in world.bodies())
 
 
-def test_a_63016_in_a_later_status_callback_holds_the_text_again(
+def test_a_63016_in_a_later_status_callback_holds_the_text_and_tells_the_agency(
     world: WhatsAppWorld, twilio: FakeTwilioApi
 ) -> None:
     world.file_complaint()
     world.staff_reply("Perbaikan dijadwalkan Senin")
     sid = twilio.messages_to(SITI)[-1]["sid"]
+    told_before = len(world.telegram.sent_to(PUPR))
     world.status(sid, "failed", error_code=63016)
     assert world.rows("select count(*) n from outbox where status = 'held'") == [{"n": 1}]
+    told = world.telegram.sent_to(PUPR)[told_before:]
+    assert [m["text"] for m in told if "ditahan" in m["text"]], "the agency learns the reply waits"
     world.citizen("Halo, ada kabar?")
     assert len([b for b in world.bodies() if "Senin" in b]) == 2
+
+
+def test_a_63016_in_a_later_status_callback_sends_the_template_once_then_the_texts_in_order(
+    tmp_path: Path, twilio: FakeTwilioApi, telegram: FakeTelegramApi
+) -> None:
+    template_sid = "HX" + "d" * 32
+    world = start_world(tmp_path, twilio, telegram, template=template_sid)
+    world.file_complaint()
+    world.staff_reply("Perbaikan dijadwalkan Senin")
+    world.staff_reply("Mohon kirim foto terbaru")
+    first, second = [m["sid"] for m in twilio.messages_to(SITI)[-2:]]
+    world.status(first, "failed", error_code=63016)
+    world.status(second, "failed", error_code=63016)  # the same closed window
+
+    templates = [m for m in twilio.messages_to(SITI) if m["content_sid"]]
+    assert len(templates) == 1, "one template per closed window"
+    assert templates[0]["content_sid"] == template_sid
+    assert templates[0]["content_variables"] == {"1": "ICT-000001"}
+    assert world.rows("select count(*) n from outbox where status = 'held'") == [{"n": 2}]
+
+    sent_before = len(twilio.messages_to(SITI))
+    world.citizen("Baik, saya tunggu")
+    again = [m["body"] for m in twilio.messages_to(SITI)[sent_before:] if m["body"]]
+    senin = next(i for i, b in enumerate(again) if "Perbaikan dijadwalkan Senin" in b)
+    foto = next(i for i, b in enumerate(again) if "Mohon kirim foto terbaru" in b)
+    assert senin < foto, "held texts go out in the order they were written"
+    assert world.rows("select count(*) n from outbox where status = 'held'") == [{"n": 0}]
 
 
 def test_status_callbacks_only_move_forward_and_failures_reach_the_agency(
