@@ -140,7 +140,7 @@ def build_service(
     """Wire the pieces for `serve` (and for tests that run the real thing in-process)."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from bot.model import LOCAL, TELEGRAM, WHATSAPP
+    from bot.model import LOCAL
     from handlers.console import console_blueprint
     from handlers.deadlines import DeadlineJobs
     from handlers.delivery import Delivery, Sender
@@ -157,7 +157,7 @@ def build_service(
     token = environ.get("TELEGRAM_BOT_TOKEN", "")
     secret = environ.get("TELEGRAM_WEBHOOK_SECRET", "")
 
-    staff_channel = TELEGRAM if channels.telegram else LOCAL
+    staff_channel = "telegram" if channels.telegram else LOCAL
     senders: dict[str, Sender] = {LOCAL: LocalSender()}
     clock = ServiceClock()
     delivery = Delivery(databases, config, senders, staff_channel=staff_channel, clock=clock)
@@ -171,7 +171,7 @@ def build_service(
 
         base_url = environ.get("TELEGRAM_API_BASE_URL") or None
         limits = telegram_limits if isinstance(telegram_limits, telegram.RateLimits) else None
-        senders[TELEGRAM] = telegram.TelegramSender(
+        senders[telegram.TELEGRAM] = telegram.TelegramSender(
             telegram.make_bot(token, base_url, limits), databases, clock=clock
         )
         receiver = telegram.TelegramReceiver(ingest, databases, clock=clock)
@@ -196,8 +196,8 @@ def build_service(
         )
         media_dir = database.parent / "media"
         media_fetcher = whatsapp.MediaFetcher(databases, twilio, media_dir, clock=clock)
-        telegram_sender = senders.get(TELEGRAM)
-        senders[WHATSAPP] = whatsapp.WhatsAppSender(
+        telegram_sender = senders.get("telegram")
+        senders[whatsapp.WHATSAPP] = whatsapp.WhatsAppSender(
             twilio,
             databases,
             config,

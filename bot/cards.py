@@ -84,7 +84,7 @@ def render_card(
     such a card carries no buttons.
     """
     target = chat_id or session.holder_chat(ticket)
-    for_dispatch = target == str(session.config.dispatch.telegram_chat_id)
+    for_dispatch = target == session.config.dispatch.staff_chat
     language = session.staff_language
     description = ticket.description
     if len(description) > CARD_DESCRIPTION_LIMIT:

@@ -480,13 +480,13 @@ ID_STAFF: dict[str, str] = {
     ),
     "delivery_failed": "⚠️ Pesan untuk pelapor {number} gagal dikirim: {reason}",
     "window_closed_staff": (
-        "⏳ Pesan untuk pelapor {number} ditahan: WhatsApp hanya mengizinkan pesan bebas dalam "
+        "⏳ Pesan untuk pelapor {number} ditahan: {channel} hanya mengizinkan pesan bebas dalam "
         "24 jam setelah pelapor terakhir menulis. Pesan akan terkirim begitu pelapor menulis lagi."
     ),
     "reason_unreachable": "nomor pelapor tidak dapat dihubungi (ponsel mati atau di luar jangkauan)",
-    "reason_not_on_whatsapp": "nomor pelapor tidak terdaftar di WhatsApp",
-    "reason_rejected": "WhatsApp menolak pesan ini",
-    "reason_window": "di luar jendela 24 jam WhatsApp",
+    "reason_not_on_channel": "nomor pelapor tidak terdaftar di {channel}",
+    "reason_rejected": "{channel} menolak pesan ini",
+    "reason_window": "di luar jendela 24 jam {channel}",
     "reason_unknown": "kesalahan pengiriman (kode {code})",
 }
 
@@ -620,13 +620,13 @@ EN_STAFF: dict[str, str] = {
     ),
     "delivery_failed": "⚠️ The message to the citizen on {number} failed: {reason}",
     "window_closed_staff": (
-        "⏳ The message to the citizen on {number} is held: WhatsApp allows free-form messages only "
+        "⏳ The message to the citizen on {number} is held: {channel} allows free-form messages only "
         "within 24 hours of the citizen's last message. It goes out as soon as the citizen writes again."
     ),
     "reason_unreachable": "the citizen's phone cannot be reached (off or out of coverage)",
-    "reason_not_on_whatsapp": "the citizen's number is not on WhatsApp",
-    "reason_rejected": "WhatsApp refused this message",
-    "reason_window": "outside WhatsApp's 24-hour window",
+    "reason_not_on_channel": "the citizen's number is not on {channel}",
+    "reason_rejected": "{channel} refused this message",
+    "reason_window": "outside {channel}'s 24-hour window",
     "reason_unknown": "delivery error (code {code})",
 }
 

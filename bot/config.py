@@ -320,6 +320,11 @@ class DispatchConfig(_Section):
     name: Text
     telegram_chat_id: ChatId
 
+    @property
+    def staff_chat(self) -> str:
+        """The dispatch group's address on the staff channel."""
+        return str(self.telegram_chat_id)
+
 
 def _digest_time(value: object) -> object:
     if isinstance(value, int) and not isinstance(value, bool):
@@ -345,6 +350,11 @@ class SupervisorsConfig(_Section):
         return f"{int(match.group(1)):02d}:{match.group(2)}"  # "7:00" -> "07:00"
 
     @property
+    def staff_chats(self) -> list[str]:
+        """The supervisors' addresses on the staff channel."""
+        return [str(chat) for chat in self.telegram_chat_ids]
+
+    @property
     def digest_at(self) -> time:
         """`digest_time` as a wall-clock time in the service time zone."""
         hour, minute = self.digest_time.split(":")
@@ -358,6 +368,11 @@ class Agency(_Section):
     name: Text
     telegram_chat_id: ChatId
     short_name: str = ""
+
+    @property
+    def staff_chat(self) -> str:
+        """The agency group's address on the staff channel."""
+        return str(self.telegram_chat_id)
 
     @property
     def display(self) -> str:
@@ -491,16 +506,16 @@ class Config(_Section):
     def agency_for_chat(self, chat_id: int | str) -> Agency | None:
         """The agency whose staff group is `chat_id` (compared as text), or None."""
         wanted = str(chat_id).strip()
-        return next((a for a in self.agencies if str(a.telegram_chat_id) == wanted), None)
+        return next((a for a in self.agencies if a.staff_chat == wanted), None)
 
     def is_dispatch_chat(self, chat_id: int | str) -> bool:
         """Whether `chat_id` is the dispatch group."""
-        return str(self.dispatch.telegram_chat_id) == str(chat_id).strip()
+        return self.dispatch.staff_chat == str(chat_id).strip()
 
     def is_supervisor_chat(self, chat_id: int | str) -> bool:
         """Whether `chat_id` is one of the supervisor chats."""
         wanted = str(chat_id).strip()
-        return any(str(chat) == wanted for chat in self.supervisors.telegram_chat_ids)
+        return wanted in self.supervisors.staff_chats
 
 
 def _duplicates(section: str, what: str, ids: list[str]) -> list[tuple[str, str]]:

@@ -31,10 +31,11 @@ OVERDUE = "overdue"
 BREACH = "breach"
 DIGEST = "digest"
 
-# Telegram's limit for one text message, in UTF-16 code units.
+# The staff channel's limit for one text message, in UTF-16 code units (the
+# strictest staff chat app allows 4096).
 MESSAGE_LIMIT = 4096
 # Tickets one chat hears about per scan and kind; the rest follow a scan later.
-# Keeps a backlog to a few messages a minute (Telegram allows ~20 per group).
+# Keeps a backlog to a few messages a minute (staff chat apps allow ~20 per group).
 MAX_TICKETS_PER_CHAT = 40
 # Tickets listed by /overdue; the rest are counted.
 MAX_LISTED = 200
@@ -179,7 +180,7 @@ def plan_notices(
         if round_ is not None:
             late.append((ticket, round_))
     late.sort(key=lambda item: _urgency(item[0]))
-    supervisors = [str(chat) for chat in config.supervisors.telegram_chat_ids]
+    supervisors = config.supervisors.staff_chats
     for index, (ticket, round_) in enumerate(late):
         chats = [*supervisors, session.agency_chat(ticket.agency_id)]
         if index >= MAX_TICKETS_PER_CHAT:
@@ -197,7 +198,7 @@ def _urgency(ticket: Ticket) -> tuple[datetime, int]:
 
 
 # --------------------------------------------------------------------------
-# Saying it: batched messages, split under Telegram's limit
+# Saying it: batched messages, split under the staff channel's limit
 # --------------------------------------------------------------------------
 
 
@@ -215,7 +216,7 @@ class Line:
 
 
 def text_length(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units: an emoji may count 2)."""
+    """Length as chat apps count it (UTF-16 code units: an emoji may count 2)."""
     return len(text.encode("utf-16-le")) // 2
 
 

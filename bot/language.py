@@ -59,7 +59,6 @@ SPELLINGS: dict[str, str] = {
     "rsu": "rsud",
     "gila": "odgj",
     "ektp": "ktp",
-    "wa": "whatsapp",
     # informal spellings
     "ngalir": "alir",
     "ngocor": "kucur",

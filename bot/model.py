@@ -1,7 +1,7 @@
 """Channel-neutral values the core reads and writes.
 
-Edges (handlers/) turn a Telegram update, a Twilio form post or a local-console
-request into an `Inbound`; the core answers with `Outbound` values that the
+Edges (handlers/) turn a chat provider's update or form post, or a local-console
+request, into an `Inbound`; the core answers with `Outbound` values that the
 outbox later delivers. Nothing here knows about any provider's API.
 """
 
@@ -12,9 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-# Channels a chat can live on.
-TELEGRAM = "telegram"
-WHATSAPP = "whatsapp"
+# The channel of the local console; every other channel names itself in its
+# handlers/ module.
 LOCAL = "local"
 
 
@@ -56,8 +55,8 @@ class Location:
 class Attachment:
     """A photo, voice note, video or document sent by someone.
 
-    `ref` is whatever the channel needs to fetch or resend it (a Telegram
-    file_id, a stored media path, a local URL).
+    `ref` is whatever the channel needs to fetch or resend it (a provider's
+    file id, a stored media path, a local URL).
     """
 
     kind: str  # photo | voice | video | document | sticker
@@ -90,7 +89,7 @@ class Inbound:
     provider_id: str  # the provider's unique id, used for de-duplication
     sender_id: str = ""
     sender_name: str = ""
-    phone: str = ""  # E.164 when the channel knows it (WhatsApp)
+    phone: str = ""  # E.164 when the channel knows it (a phone-number channel)
     text: str = ""
     is_group: bool = False
     attachments: tuple[Attachment, ...] = ()

@@ -66,8 +66,7 @@ class Session:
 
     def agency_chat(self, agency_id: str) -> str:
         agency = self.config.agency(agency_id) if agency_id else None
-        chat_id = agency.telegram_chat_id if agency else self.config.dispatch.telegram_chat_id
-        return str(chat_id)
+        return agency.staff_chat if agency else self.config.dispatch.staff_chat
 
     # --- saying things
     def send(self, outbound: Outbound) -> None:

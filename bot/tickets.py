@@ -45,7 +45,7 @@ def find_number(prefix: str, text: str) -> int | None:
 
 def mask_phone(phone: str) -> str:
     """`+6281234567890` -> `+62 812-****-7890`; the agency sees enough to recognise, not to call."""
-    digits = re.sub(r"[^0-9]", "", phone.removeprefix("whatsapp:"))
+    digits = re.sub(r"[^0-9]", "", phone)  # any channel prefix or punctuation goes
     if len(digits) < 10:  # the first 5 and last 4 digits would be all of it
         return "****"
     if digits.startswith("62"):

@@ -103,7 +103,7 @@ def send_digest(db: Database, config: Config, now: datetime, staff_channel: str 
     with transaction(db):
         chats = [
             chat_id
-            for chat_id in (str(chat) for chat in config.supervisors.telegram_chat_ids)
+            for chat_id in config.supervisors.staff_chats
             if record_notice(db, deadlines.DIGEST, None, day.isoformat(), chat_id, now)
         ]
         if not chats:

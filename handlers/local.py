@@ -53,15 +53,15 @@ def chat_id_for(config: Config, chat: str, staff_is_local: bool) -> tuple[str, b
         if not staff_is_local:
             raise BadRequest("staff chats are on Telegram while a bot token is set", 409)
         if chat == "dispatch":
-            return str(config.dispatch.telegram_chat_id), True
+            return config.dispatch.staff_chat, True
         if chat == "supervisors":
-            if not config.supervisors.telegram_chat_ids:
+            if not config.supervisors.staff_chats:
                 raise BadRequest("no supervisor chat is configured", 404)
-            return str(config.supervisors.telegram_chat_ids[0]), True
+            return config.supervisors.staff_chats[0], True
         agency = config.agency(chat.removeprefix("agency:"))
         if agency is None:
             raise BadRequest(f"unknown agency in chat '{chat[:60]}'", 404)
-        return str(agency.telegram_chat_id), True
+        return agency.staff_chat, True
     raise BadRequest(
         "chat must be 'citizen:<name>' (letters, digits, . _ -), 'agency:<id>', "
         "'dispatch' or 'supervisors'"
@@ -195,7 +195,7 @@ def local_blueprint(
         if staff_is_local:
             staff = [{"chat": "dispatch", "name": config.dispatch.name}]
             staff += [{"chat": f"agency:{a.id}", "name": a.name} for a in config.agencies]
-            if config.supervisors.telegram_chat_ids:
+            if config.supervisors.staff_chats:
                 staff.append({"chat": "supervisors", "name": "Pimpinan"})
         return jsonify({"staff": staff, "citizen": "citizen:<name>"})
 

@@ -38,7 +38,7 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.model import TELEGRAM, Attachment, Button, Inbound, Location, Outbound
+from bot.model import Attachment, Button, Inbound, Location, Outbound
 from handlers.delivery import RetryLater, Sent, Undeliverable
 from handlers.ingest import Clock, Databases, Ingest, utc_now
 from handlers.vcard import parse_vcard
@@ -48,6 +48,7 @@ from storage.repository import SqliteStore
 
 log = logging.getLogger(__name__)
 
+TELEGRAM = "telegram"  # the channel name
 TEXT_LIMIT = 4096
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

@@ -38,12 +38,13 @@ from twilio.rest import Client
 from bot import lifecycle
 from bot.catalog import say
 from bot.config import Config
-from bot.model import WHATSAPP, Attachment, Inbound, Location, Outbound
+from bot.model import Attachment, Inbound, Location, Outbound
 from bot.session import Session
 from bot.tickets import format_number
 from handlers import whatsapp_window
 from handlers.delivery import Held, RetryLater, Sent, Undeliverable
 from handlers.ingest import Clock, Databases, Ingest, utc_now
+from handlers.whatsapp_window import WHATSAPP
 from storage.db import transaction
 from storage.media import (
     add_served_media,
@@ -92,11 +93,11 @@ STATUS_RANK = {
 }
 # Error codes with a plain-language reason for the agency (catalog keys).
 REASONS = {
-    "63003": "reason_not_on_whatsapp",
-    "63024": "reason_not_on_whatsapp",
+    "63003": "reason_not_on_channel",
+    "63024": "reason_not_on_channel",
     "30003": "reason_unreachable",
-    "30005": "reason_not_on_whatsapp",
-    "30006": "reason_not_on_whatsapp",
+    "30005": "reason_not_on_channel",
+    "30006": "reason_not_on_channel",
     "30007": "reason_rejected",
     "63013": "reason_rejected",
     "63016": "reason_window",
@@ -312,6 +313,7 @@ class WhatsAppReceiver:
                     self.config.service.language,
                     REASONS.get(code, "reason_unknown"),
                     code=code or "?",
+                    channel=whatsapp_window.DISPLAY_NAME,
                 )
                 lifecycle.report_undeliverable(session, ticket, reason, blocked=False)
         self.wake_delivery(None)

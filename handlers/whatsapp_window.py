@@ -26,12 +26,14 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from bot.config import Config
-from bot.model import WHATSAPP, Outbound
+from bot.model import Outbound
 from bot.session import Session
 from storage.db import to_db_time
 from storage.outbox import release_held, requeue_held
 from storage.repository import SqliteStore, record_notice
 
+WHATSAPP = "whatsapp"  # the channel name, whichever provider carries it
+DISPLAY_NAME = "WhatsApp"  # as staff messages name the channel
 WINDOW = timedelta(hours=24)
 TEMPLATE = "template"  # the outbox kind of the approved out-of-window template
 NOTICE = "whatsapp_window"  # the notices kind: one template (or staff notice) per window
@@ -75,7 +77,9 @@ def close(
         session = Session(store, config, now, staff_channel)
         session.tell_staff(
             session.holder_chat(ticket),
-            session.staff_text("window_closed_staff", number=session.number(ticket)),
+            session.staff_text(
+                "window_closed_staff", number=session.number(ticket), channel=DISPLAY_NAME
+            ),
             ticket,
             topic="delivery",
         )

@@ -71,3 +71,20 @@ def test_the_check_itself_sees_a_forbidden_import(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("import sqlite3\nfrom flask import Flask\nfrom .x import y\n")
     assert imports_of(sample) == {"sqlite3", "flask"}
+
+
+PROVIDERS = ("telegram", "whatsapp", "twilio")
+
+
+def test_the_core_names_no_provider_outside_its_config_types() -> None:
+    """Staff sit wherever the channels put them: the core (code, comments and texts alike)
+    never names a chat provider. Only bot/config.py, which types the providers' config
+    sections, may."""
+    offenders = {
+        f"{path.relative_to(ROOT)}:{number}": line.strip()
+        for path in (ROOT / "bot").rglob("*.py")
+        if path.name != "config.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if any(provider in line.lower() for provider in PROVIDERS)
+    }
+    assert offenders == {}

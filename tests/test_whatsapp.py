@@ -15,10 +15,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from bot.config import parse_config
-from bot.model import WHATSAPP
 from handlers.ingest import utc_now
 from handlers.telegram import RateLimits
 from handlers.whatsapp import normalise_number, parse_form, split_body
+from handlers.whatsapp_window import WHATSAPP
 from run_bot import Service, build_service
 from tests.fakes import telegram_api as tg
 from tests.fakes import twilio_api as tw
