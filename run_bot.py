@@ -11,21 +11,31 @@ wires the core, the storage and the edges together.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
+import pkgutil
 import signal
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from flask import Flask
+
+    from handlers.channels import Channel, Runtime
+    from handlers.delivery import Delivery
     from handlers.delivery_process import DeliveryProcess
+    from handlers.ingest import Databases, Ingest, ServiceClock
     from handlers.web import Channels
+
+R = TypeVar("R")
 
 log = logging.getLogger("iceta")
 
@@ -35,18 +45,38 @@ class Service:
     """Everything `serve` runs, built from config and environment."""
 
     config: Config
-    app: object
-    ingest: object
-    delivery: object
-    scheduler: object
-    channels: object
-    databases: object
-    telegram: object | None = None  # the webhook registration or polling runtime
-    media_fetcher: object | None = None  # downloads WhatsApp media after the webhook
-    clock: object | None = None  # the service clock (the local console may fast-forward it)
+    app: Flask
+    ingest: Ingest
+    delivery: Delivery
+    scheduler: BackgroundScheduler
+    channels: Channels
+    databases: Databases
+    clock: ServiceClock  # the service clock (the local console may fast-forward it)
+    # each channel's background parts (pollers, media fetchers), started by serve
+    runtimes: dict[str, list[Runtime]] = field(default_factory=dict)
+
+    def runtime(self, channel: str, kind: type[R]) -> R | None:
+        """The running part of `kind` that `channel` has, if any."""
+        return next((r for r in self.runtimes.get(channel, []) if isinstance(r, kind)), None)
 
 
-SECRET_VARIABLES = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN")
+def channel_plugins() -> list[Channel]:
+    """The one registry of channels: every module in handlers/ that exposes a `CHANNEL`
+    (handlers/channels.py says what it provides), in module-name order. A new channel
+    is a new module; nothing here changes."""
+    import handlers
+
+    found = []
+    for module in sorted(pkgutil.iter_modules(handlers.__path__), key=lambda m: m.name):
+        plugin = getattr(importlib.import_module(f"handlers.{module.name}"), "CHANNEL", None)
+        if plugin is not None:
+            found.append(plugin)
+    return found
+
+
+def secret_variables() -> tuple[str, ...]:
+    """Every channel's secrets: never written to a log line."""
+    return tuple(name for channel in channel_plugins() for name in channel.secrets)
 
 
 class RedactSecrets(logging.Filter):
@@ -81,8 +111,7 @@ def configure_logging(environ: Mapping[str, str]) -> None:
     # httpx logs every request URL at INFO, and Bot API URLs carry the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
-    redaction = RedactSecrets([environ.get(name, "") for name in SECRET_VARIABLES])
+    redaction = RedactSecrets([environ.get(name, "") for name in secret_variables()])
     for handler in logging.getLogger().handlers:
         handler.addFilter(redaction)
 
@@ -99,35 +128,20 @@ def database_path(config: Config, base_dir: Path) -> Path:
 
 def decide_channels(config: Config, environ: Mapping[str, str]) -> Channels:
     """Which channels run, from the config and the environment (and why the others do not)."""
+    from bot.model import LOCAL
     from handlers.web import Channels
 
     local_on = config.service.local_console_enabled
     channels = Channels(local=local_on)
-    token = environ.get("TELEGRAM_BOT_TOKEN", "")
-    secret = environ.get("TELEGRAM_WEBHOOK_SECRET", "")
-    if not token:
-        channels.reasons["telegram"] = "TELEGRAM_BOT_TOKEN is not set"
-    elif config.telegram.mode == "webhook" and not secret:
-        channels.reasons["telegram"] = (
-            "telegram.mode is webhook but TELEGRAM_WEBHOOK_SECRET is not set"
-        )
-    elif config.telegram.mode == "webhook" and not config.service.public_url:
-        channels.reasons["telegram"] = "telegram.mode is webhook but service.public_url is not set"
-    else:
-        channels.telegram = True
-    if not (environ.get("TWILIO_ACCOUNT_SID") and environ.get("TWILIO_AUTH_TOKEN")):
-        channels.reasons["whatsapp"] = "TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are not set"
-    elif not config.service.public_url:
-        channels.reasons["whatsapp"] = (
-            "service.public_url is not set (Twilio signs requests with it)"
-        )
-    else:
-        channels.whatsapp = True
+    for channel in channel_plugins():
+        reason = channel.off_reason(config, environ)
+        channels.on[channel.name] = reason is None
+        if reason is not None:
+            channels.reasons[channel.name] = reason
     if not local_on:
-        channels.reasons["local"] = (
+        channels.reasons[LOCAL] = (
             f"service.host {config.service.host} is not loopback and service.local_console is not true"
         )
-
     return channels
 
 
@@ -135,12 +149,16 @@ def build_service(
     config: Config,
     environ: Mapping[str, str],
     base_dir: Path,
-    telegram_limits: object | None = None,
+    options: Mapping[str, object] | None = None,
 ) -> Service:
-    """Wire the pieces for `serve` (and for tests that run the real thing in-process)."""
+    """Wire the pieces for `serve` (and for tests that run the real thing in-process).
+
+    `options` reach every channel's `build` (test hooks, such as a channel's rate limits).
+    """
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from bot.model import LOCAL
+    from handlers.channels import Wiring
     from handlers.console import console_blueprint
     from handlers.deadlines import DeadlineJobs
     from handlers.delivery import Delivery, Sender
@@ -152,76 +170,43 @@ def build_service(
 
     database = database_path(config, base_dir)
     databases = Databases(database)
-
     channels = decide_channels(config, environ)
-    token = environ.get("TELEGRAM_BOT_TOKEN", "")
-    secret = environ.get("TELEGRAM_WEBHOOK_SECRET", "")
+    plugins = [c for c in channel_plugins() if channels.is_on(c.name)]
+    # Staff sit on the first channel that can host them, else on the local console.
+    staff_channel = next((c.name for c in plugins if c.hosts_staff), LOCAL)
 
-    staff_channel = "telegram" if channels.telegram else LOCAL
     senders: dict[str, Sender] = {LOCAL: LocalSender()}
     clock = ServiceClock()
     delivery = Delivery(databases, config, senders, staff_channel=staff_channel, clock=clock)
     ingest = Ingest(
         databases, config, staff_channel=staff_channel, clock=clock, on_queued=delivery.wake
     )
+    wiring = Wiring(
+        config,
+        environ,
+        databases,
+        ingest,
+        delivery,
+        clock,
+        staff_channel,
+        media_dir=database.parent / "media",
+        senders=senders,
+        options=options or {},
+    )
     blueprints = []
-    telegram_runtime = None
-    if channels.telegram:
-        from handlers import telegram
-
-        base_url = environ.get("TELEGRAM_API_BASE_URL") or None
-        limits = telegram_limits if isinstance(telegram_limits, telegram.RateLimits) else None
-        senders[telegram.TELEGRAM] = telegram.TelegramSender(
-            telegram.make_bot(token, base_url, limits), databases, clock=clock
-        )
-        receiver = telegram.TelegramReceiver(ingest, databases, clock=clock)
-        if config.telegram.mode == "webhook":
-            blueprints.append(telegram.webhook_blueprint(receiver, secret))
-        telegram_runtime = telegram.TelegramRuntime(
-            telegram.make_bot(token, base_url, limits),
-            receiver,
-            config.telegram.mode,
-            webhook_url=config.service.public_url + telegram.WEBHOOK_PATH,
-            secret=secret,
-        )
-    media_fetcher = None
-    if channels.whatsapp:
-        from handlers import whatsapp
-
-        twilio = whatsapp.Twilio(
-            environ["TWILIO_ACCOUNT_SID"],
-            environ["TWILIO_AUTH_TOKEN"],
-            config.service.public_url,
-            environ.get("TWILIO_API_BASE_URL", ""),
-        )
-        media_dir = database.parent / "media"
-        media_fetcher = whatsapp.MediaFetcher(databases, twilio, media_dir, clock=clock)
-        telegram_sender = senders.get("telegram")
-        senders[whatsapp.WHATSAPP] = whatsapp.WhatsAppSender(
-            twilio,
-            databases,
-            config,
-            staff_channel,
-            media_dir,
-            fetch_foreign_file=getattr(telegram_sender, "download", None),
-            clock=clock,
-        )
-        receiver = whatsapp.WhatsAppReceiver(
-            ingest,
-            databases,
-            config,
-            staff_channel,
-            wake_fetcher=media_fetcher.wake,
-            wake_delivery=delivery.wake,
-            clock=clock,
-        )
-        blueprints.append(whatsapp.webhook_blueprint(receiver, twilio, databases, clock=clock))
+    runtimes: dict[str, list[Runtime]] = {}
+    for plugin in plugins:
+        built = plugin.build(wiring)
+        senders[plugin.name] = built.sender
+        blueprints += built.blueprints
+        runtimes[plugin.name] = built.runtimes
     app = create_app(
         config,
         databases,
         ingest,
         channels,
         local_console_open=bool(config.service.local_console),
+        staff_channel=staff_channel,
         extra_blueprints=tuple(blueprints),
         clock=clock,
     )
@@ -286,23 +271,11 @@ def build_service(
             deadline_jobs.digest()
             return report.summary(config.service.tz) if report else "the scan failed (see the log)"
 
-        real_channels_on = channels.telegram or channels.whatsapp
         app.register_blueprint(
-            console_blueprint(config, clock, None if real_channels_on else simulate)
+            console_blueprint(config, clock, None if channels.any_provider else simulate)
         )
 
-    return Service(
-        config,
-        app,
-        ingest,
-        delivery,
-        scheduler,
-        channels,
-        databases,
-        telegram_runtime,
-        media_fetcher,
-        clock,
-    )
+    return Service(config, app, ingest, delivery, scheduler, channels, databases, clock, runtimes)
 
 
 _OFF = ("", "0", "false", "no", "off")
@@ -310,16 +283,15 @@ _OFF = ("", "0", "false", "no", "off")
 
 def fork_delivery_process(config: Config, environ: Mapping[str, str]) -> DeliveryProcess:
     """The delivery process: its own service (connections, senders), only delivering."""
-    import handlers.telegram  # noqa: F401 - imported before the fork, shared with the child
-    import handlers.whatsapp  # noqa: F401
     from handlers.delivery_process import DeliveryProcess, Relay
+
+    channel_plugins()  # their modules are imported before the fork, shared with the child
 
     def run_delivery(relay: Relay) -> None:
         service = build_service(config, environ, Path.cwd())
-        delivery = service.delivery
-        delivery.start()  # type: ignore[attr-defined]
-        relay(delivery.wake)  # type: ignore[attr-defined]
-        delivery.stop()  # type: ignore[attr-defined]
+        service.delivery.start()
+        relay(service.delivery.wake)
+        service.delivery.stop()
 
     return DeliveryProcess.fork(run_delivery)
 
@@ -334,7 +306,7 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
     delivery_process = None
     if environ.get("ICETA_DELIVERY_PROCESS", "").strip().lower() not in _OFF:
         channels = decide_channels(config, environ)
-        if channels.telegram or channels.whatsapp:
+        if channels.any_provider:
             from storage.db import open_database
 
             # Create and migrate the file now, closed again before the fork: the two
@@ -348,30 +320,28 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
             )
     service = build_service(config, environ, Path.cwd())
     host, port = config.service.host, config.service.port
-    for name in ("telegram", "whatsapp", "local"):
+    for name in service.channels.as_dict():
         if name in service.channels.reasons:
             log.info("channel %s: off (%s)", name, service.channels.reasons[name])
         else:
             log.info("channel %s: on", name)
     server = create_server(service.app, host=host, port=port, threads=8, ident="iceta")
-    checkpoints = service.databases.checkpoint_in_background()  # type: ignore[attr-defined]
+    checkpoints = service.databases.checkpoint_in_background()
     delivery = service.delivery
     if delivery_process is None:
-        delivery.start()  # type: ignore[attr-defined]
+        delivery.start()
     else:
-        delivery.forward_wakes(delivery_process.wake)  # type: ignore[attr-defined]
+        delivery.forward_wakes(delivery_process.wake)
 
         def deliver_here() -> None:
-            delivery.forward_wakes(None)  # type: ignore[attr-defined]
-            delivery.start()  # type: ignore[attr-defined]
+            delivery.forward_wakes(None)
+            delivery.start()
 
         delivery_process.watch(on_death=deliver_here)
         log.info("replies are sent by the delivery process %s", delivery_process.pid)
     service.scheduler.start()
-    if service.telegram is not None:
-        service.telegram.start()
-    if service.media_fetcher is not None:
-        service.media_fetcher.start()
+    for runtime in (r for parts in service.runtimes.values() for r in parts):
+        runtime.start()
     shown_host = f"[{host}]" if ":" in host else host
     log.info("serving on http://%s:%s (health: /healthz)", shown_host, server.effective_port)
     if service.channels.local:
@@ -393,18 +363,16 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
     finally:
         if delivery_process is not None:
             delivery_process.shutting_down()
-            delivery.forward_wakes(lambda channels: None)  # type: ignore[attr-defined]
-        if service.telegram is not None:
-            service.telegram.stop()
-        if service.media_fetcher is not None:
-            service.media_fetcher.stop()
+            delivery.forward_wakes(lambda channels: None)
+        for runtime in (r for parts in service.runtimes.values() for r in parts):
+            runtime.stop()
         service.scheduler.shutdown(wait=False)
         service.delivery.stop()
         server.close()
         if delivery_process is not None:
             delivery_process.stop()
         checkpoints.stop()
-        commits = service.ingest.commits  # type: ignore[attr-defined]
+        commits = service.ingest.commits
         if commits.batches:
             log.info(
                 "stopped: %d inbound messages committed in %d transactions",

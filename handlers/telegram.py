@@ -19,7 +19,7 @@ import functools
 import hmac
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -38,7 +38,9 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
+from bot.config import Config
 from bot.model import Attachment, Button, Inbound, Location, Outbound
+from handlers.channels import Built, Wiring
 from handlers.delivery import RetryLater, Sent, Undeliverable
 from handlers.ingest import Clock, Databases, Ingest, utc_now
 from handlers.vcard import parse_vcard
@@ -683,3 +685,51 @@ class TelegramRuntime:
             log.error("Telegram polling stopped: %s", error)
         finally:
             runner.close()
+
+
+# --------------------------------------------------------------------------
+# The channel plug-in (handlers/channels.py)
+# --------------------------------------------------------------------------
+
+
+class TelegramChannel:
+    """Telegram: citizens' private chats, and the staff groups."""
+
+    name = TELEGRAM
+    secrets = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")
+    hosts_staff = True
+
+    def off_reason(self, config: Config, environ: Mapping[str, str]) -> str | None:
+        if not environ.get("TELEGRAM_BOT_TOKEN"):
+            return "TELEGRAM_BOT_TOKEN is not set"
+        if config.telegram.mode == "webhook" and not environ.get("TELEGRAM_WEBHOOK_SECRET"):
+            return "telegram.mode is webhook but TELEGRAM_WEBHOOK_SECRET is not set"
+        if config.telegram.mode == "webhook" and not config.service.public_url:
+            return "telegram.mode is webhook but service.public_url is not set"
+        return None
+
+    def build(self, wiring: Wiring) -> Built:
+        config, environ = wiring.config, wiring.environ
+        token = environ["TELEGRAM_BOT_TOKEN"]
+        secret = environ.get("TELEGRAM_WEBHOOK_SECRET", "")
+        base_url = environ.get("TELEGRAM_API_BASE_URL") or None
+        limits = wiring.options.get("telegram_limits")
+        limits = limits if isinstance(limits, RateLimits) else None
+        sender = TelegramSender(make_bot(token, base_url, limits), wiring.databases, wiring.clock)
+        receiver = TelegramReceiver(wiring.ingest, wiring.databases, clock=wiring.clock)
+        blueprints = (
+            [webhook_blueprint(receiver, secret)] if config.telegram.mode == "webhook" else []
+        )
+        # The runtime gets a Bot of its own: it runs on its own thread and event loop,
+        # and a Bot's connection pool belongs to the loop it was started on.
+        runtime = TelegramRuntime(
+            make_bot(token, base_url, limits),
+            receiver,
+            config.telegram.mode,
+            webhook_url=config.service.public_url + WEBHOOK_PATH,
+            secret=secret,
+        )
+        return Built(sender, blueprints, [runtime])
+
+
+CHANNEL = TelegramChannel()

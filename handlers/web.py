@@ -10,6 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from bot.config import Config
+from bot.model import LOCAL
 from handlers.delivery import oldest_age
 from handlers.ingest import Clock, Databases, Ingest, utc_now
 from handlers.local import local_blueprint
@@ -60,13 +61,20 @@ def _encodable(text: str) -> bool:
 class Channels:
     """Which channels are on, and why not when off (shown in logs and /healthz)."""
 
-    telegram: bool = False
-    whatsapp: bool = False
+    on: dict[str, bool] = field(default_factory=dict)  # the plug-ins, by name
     local: bool = True
     reasons: dict[str, str] = field(default_factory=dict)
 
+    def is_on(self, name: str) -> bool:
+        return self.local if name == LOCAL else self.on.get(name, False)
+
+    @property
+    def any_provider(self) -> bool:
+        """Whether any channel other than the local console is on."""
+        return any(self.on.values())
+
     def as_dict(self) -> dict[str, bool]:
-        return {"telegram": self.telegram, "whatsapp": self.whatsapp, "local": self.local}
+        return {**self.on, LOCAL: self.local}
 
 
 def create_app(
@@ -76,6 +84,7 @@ def create_app(
     channels: Channels,
     *,
     local_console_open: bool = False,
+    staff_channel: str = LOCAL,
     extra_blueprints: tuple[Blueprint, ...] = (),
     clock: Clock = utc_now,
 ) -> Flask:
@@ -121,7 +130,7 @@ def create_app(
 
     if channels.local:
         app.register_blueprint(
-            local_blueprint(ingest, databases, config, staff_is_local=not channels.telegram)
+            local_blueprint(ingest, databases, config, staff_is_local=staff_channel == LOCAL)
         )
     for blueprint in extra_blueprints:
         app.register_blueprint(blueprint)

@@ -42,6 +42,7 @@ from bot.model import Attachment, Inbound, Location, Outbound
 from bot.session import Session
 from bot.tickets import format_number
 from handlers import whatsapp_window
+from handlers.channels import Built, Wiring
 from handlers.delivery import Held, RetryLater, Sent, Undeliverable
 from handlers.ingest import Clock, Databases, Ingest, utc_now
 from handlers.whatsapp_window import WHATSAPP
@@ -59,6 +60,8 @@ from storage.outbox import outbound_message, set_message_status
 from storage.repository import SqliteStore
 
 log = logging.getLogger(__name__)
+# twilio logs every request at INFO; the service logs what matters itself.
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 BODY_LIMIT = 1600
 MAX_MEDIA = 10
@@ -595,7 +598,10 @@ class WhatsAppSender:
                 return ""
             data, content_type, path = None, stored.content_type, Path(stored.path)
         elif self.fetch_foreign_file is not None:
-            data, content_type = self.fetch_foreign_file(attachment)
+            try:
+                data, content_type = self.fetch_foreign_file(attachment)
+            except LookupError:  # the staff channel keeps no files (the local console)
+                return ""
             path = (
                 self.media_dir
                 / f"out-{secrets.token_hex(8)}{mimetypes.guess_extension(content_type) or '.bin'}"
@@ -618,3 +624,56 @@ class WhatsAppSender:
             now,
         )
         return f"{self.twilio.public_url}/media/{token}"
+
+
+# --------------------------------------------------------------------------
+# The channel plug-in (handlers/channels.py)
+# --------------------------------------------------------------------------
+
+
+class TwilioWhatsAppChannel:
+    """WhatsApp through Twilio: citizens only (staff never sit on WhatsApp)."""
+
+    name = WHATSAPP
+    secrets = ("TWILIO_AUTH_TOKEN",)
+    hosts_staff = False
+
+    def off_reason(self, config: Config, environ: Mapping[str, str]) -> str | None:
+        if not (environ.get("TWILIO_ACCOUNT_SID") and environ.get("TWILIO_AUTH_TOKEN")):
+            return "TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are not set"
+        if not config.service.public_url:
+            return "service.public_url is not set (Twilio signs requests with it)"
+        return None
+
+    def build(self, wiring: Wiring) -> Built:
+        config, environ = wiring.config, wiring.environ
+        twilio = Twilio(
+            environ["TWILIO_ACCOUNT_SID"],
+            environ["TWILIO_AUTH_TOKEN"],
+            config.service.public_url,
+            environ.get("TWILIO_API_BASE_URL", ""),
+        )
+        fetcher = MediaFetcher(wiring.databases, twilio, wiring.media_dir, clock=wiring.clock)
+        sender = WhatsAppSender(
+            twilio,
+            wiring.databases,
+            config,
+            wiring.staff_channel,
+            wiring.media_dir,
+            fetch_foreign_file=wiring.staff_file,
+            clock=wiring.clock,
+        )
+        receiver = WhatsAppReceiver(
+            wiring.ingest,
+            wiring.databases,
+            config,
+            wiring.staff_channel,
+            wake_fetcher=fetcher.wake,
+            wake_delivery=wiring.delivery.wake,
+            clock=wiring.clock,
+        )
+        blueprint = webhook_blueprint(receiver, twilio, wiring.databases, clock=wiring.clock)
+        return Built(sender, [blueprint], [fetcher])
+
+
+CHANNEL = TwilioWhatsAppChannel()

@@ -88,3 +88,20 @@ def test_the_core_names_no_provider_outside_its_config_types() -> None:
         if any(provider in line.lower() for provider in PROVIDERS)
     }
     assert offenders == {}
+
+
+def test_channels_are_plug_ins_the_composition_root_does_not_name() -> None:
+    """Adding a channel is adding a module that exposes `CHANNEL` (docs/architecture.md,
+    "Adding a channel"): the composition root finds it, and names none itself."""
+    from handlers.channels import Channel
+    from run_bot import channel_plugins
+
+    plugins = channel_plugins()
+    assert [p.name for p in plugins] == ["telegram", "whatsapp"]
+    for plugin in plugins:
+        assert isinstance(plugin, Channel), plugin.name  # every member is there
+        assert isinstance(plugin.secrets, tuple) and plugin.secrets, plugin.name
+        assert isinstance(plugin.hosts_staff, bool), plugin.name
+    source = (ROOT / "run_bot.py").read_text(encoding="utf-8").lower()
+    offenders = [p for p in PROVIDERS if f"handlers.{p}" in source or f"import {p}" in source]
+    assert offenders == []

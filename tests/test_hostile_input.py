@@ -873,8 +873,10 @@ def _build_world(directory: Path, twilio: FakeTwilioApi, telegram: FakeTelegramA
     raw["service"]["public_url"] = PUBLIC
     environ = twilio.environ() | telegram.environ(TELEGRAM_SECRET)
     limits = RateLimits(overall_per_second=1000, group_per_minute=1000, group_period_seconds=1)
-    service = build_service(parse_config(raw), environ, directory, telegram_limits=limits)
-    assert service.channels.telegram and service.channels.whatsapp and service.channels.local
+    service = build_service(
+        parse_config(raw), environ, directory, options={"telegram_limits": limits}
+    )
+    assert service.channels.as_dict() == {"telegram": True, "whatsapp": True, "local": True}
     return World(service, twilio.auth_token)
 
 

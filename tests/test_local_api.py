@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from handlers.web import Channels, create_app
+from handlers.web import create_app
+from run_bot import decide_channels
 from tests.harness import Service
 
 
@@ -21,7 +22,11 @@ def service(tmp_path: Path) -> Service:
 @pytest.fixture
 def client(service: Service) -> FlaskClient:
     app = create_app(
-        service.config, service.databases, service.ingest, Channels(), clock=service.clock
+        service.config,
+        service.databases,
+        service.ingest,
+        decide_channels(service.config, {}),  # no secrets: only the local console is on
+        clock=service.clock,
     )
     return app.test_client()
 

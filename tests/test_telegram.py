@@ -15,7 +15,14 @@ import pytest
 from flask.testing import FlaskClient
 
 from bot.config import parse_config
-from handlers.telegram import SECRET_HEADER, RateLimits, fit, split_text, utf16_length
+from handlers.telegram import (
+    SECRET_HEADER,
+    RateLimits,
+    TelegramRuntime,
+    fit,
+    split_text,
+    utf16_length,
+)
 from run_bot import Service, build_service
 from tests.fakes import telegram_api as tg
 from tests.fakes.telegram_api import FakeTelegramApi
@@ -101,7 +108,9 @@ def start_world(tmp_path: Path, api: FakeTelegramApi, mode: str = "webhook") -> 
     raw["telegram"] = {"mode": mode}
     environ = api.environ(SECRET)
     limits = RateLimits(overall_per_second=1000, group_per_minute=1000, group_period_seconds=1)
-    service = build_service(parse_config(raw), environ, tmp_path, telegram_limits=limits)
+    service = build_service(
+        parse_config(raw), environ, tmp_path, options={"telegram_limits": limits}
+    )
     return TelegramWorld(service, api, service.app.test_client(), mode)
 
 
@@ -122,11 +131,17 @@ def any_mode(
 ) -> Iterator[TelegramWorld]:
     world = start_world(tmp_path, api, mode=request.param)
     if request.param == "polling":
-        world.service.telegram.poll_timeout = 1
-        world.service.telegram.start()
+        telegram_runtime(world).poll_timeout = 1
+        telegram_runtime(world).start()
     yield world
     if request.param == "polling":
-        world.service.telegram.stop()
+        telegram_runtime(world).stop()
+
+
+def telegram_runtime(world: TelegramWorld) -> TelegramRuntime:
+    runtime = world.service.runtime("telegram", TelegramRuntime)
+    assert runtime is not None, "the Telegram channel is on"
+    return runtime
 
 
 def test_full_lifecycle(any_mode: TelegramWorld, api: FakeTelegramApi) -> None:
@@ -196,7 +211,7 @@ def test_full_lifecycle(any_mode: TelegramWorld, api: FakeTelegramApi) -> None:
 
 def test_polling_mode_runs_the_same_conversation(tmp_path: Path, api: FakeTelegramApi) -> None:
     world = start_world(tmp_path, api, mode="polling")
-    runtime = world.service.telegram
+    runtime = telegram_runtime(world)
     runtime.poll_timeout = 1
     runtime.start()
     try:
@@ -216,7 +231,7 @@ def test_polling_mode_runs_the_same_conversation(tmp_path: Path, api: FakeTelegr
 
 
 def test_webhook_is_registered_with_the_secret(world: TelegramWorld, api: FakeTelegramApi) -> None:
-    runtime = world.service.telegram
+    runtime = telegram_runtime(world)
     runtime.start()
     api.wait_for("setWebhook")
     runtime.stop()

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from bot.config import parse_config
 from handlers.ingest import utc_now
 from handlers.telegram import RateLimits
-from handlers.whatsapp import normalise_number, parse_form, split_body
+from handlers.whatsapp import MediaFetcher, normalise_number, parse_form, split_body
 from handlers.whatsapp_window import WHATSAPP
 from run_bot import Service, build_service
 from tests.fakes import telegram_api as tg
@@ -55,8 +55,9 @@ class WhatsAppWorld:
         return response
 
     def settle(self) -> None:
-        if self.service.media_fetcher is not None:
-            self.service.media_fetcher.fetch_pending()
+        fetcher = self.service.runtime(WHATSAPP, MediaFetcher)
+        if fetcher is not None:
+            fetcher.fetch_pending()
         self.service.delivery.drain()
 
     def citizen(self, body: str = "", who: str = SITI, **kwargs: Any) -> Any:
@@ -116,7 +117,9 @@ def start_world(
     raw["whatsapp"] = {"from": "whatsapp:+14155238886", "update_template_sid": template}
     environ = twilio.environ() | telegram.environ("tg-secret-123456")
     limits = RateLimits(overall_per_second=1000, group_per_minute=1000, group_period_seconds=1)
-    service = build_service(parse_config(raw), environ, tmp_path, telegram_limits=limits)
+    service = build_service(
+        parse_config(raw), environ, tmp_path, options={"telegram_limits": limits}
+    )
     service.delivery.senders[WHATSAPP].interval = 0
     return WhatsAppWorld(service, twilio, telegram)
 
