@@ -265,11 +265,18 @@ def build_service(
     )
     if channels.local:
 
-        def simulate() -> str:
-            """The console moved the clock: run what the scheduler would have run by now."""
+        def simulate() -> dict[str, int] | None:
+            """The console moved the clock: run what the scheduler would have run by now;
+            what the scan did, or None when it failed (the log says why)."""
             report = deadline_jobs.scan()
             deadline_jobs.digest()
-            return report.summary(config.service.tz) if report else "the scan failed (see the log)"
+            if report is None:
+                return None
+            return {
+                "reminders": report.reminders,
+                "overdue_alerts": report.overdue_alerts,
+                "auto_closed": report.auto_closed,
+            }
 
         app.register_blueprint(
             console_blueprint(config, clock, None if channels.any_provider else simulate)

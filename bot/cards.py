@@ -17,6 +17,8 @@ _ICONS = {
     Status.REFERRED: "📨",
 }
 
+LATE_ICON = "⏰"  # past the response deadline, still unanswered
+
 # Longest description shown on a card; the full text follows as its own message.
 CARD_DESCRIPTION_LIMIT = 1500
 
@@ -41,8 +43,8 @@ def location_text(ticket: Ticket) -> str:
     parts = []
     if location.address:
         parts.append(location.address)
-    if location.latitude is not None and location.longitude is not None:
-        parts.append(f"https://maps.google.com/?q={location.latitude:.6f},{location.longitude:.6f}")
+    if location.map_link:
+        parts.append(location.map_link)
     return " ".join(parts) or "-"
 
 
@@ -104,11 +106,14 @@ def render_card(
         extra += session.staff_text("card_moved", what=moved)
     elif ticket.is_open:
         extra += session.staff_text("card_hint")
+    late = ticket.is_late(session.now)
     text = session.staff_text(
         "card",
-        icon=_ICONS[ticket.status],
+        icon=LATE_ICON if late else _ICONS[ticket.status],
         number=session.number(ticket),
-        status=session.staff_text(f"staff_status_{ticket.status}"),
+        status=session.staff_text("staff_status_late")
+        if late
+        else session.staff_text(f"staff_status_{ticket.status}"),
         category=session.category_label(ticket.category_id, language),
         description=description,
         location=location_text(ticket),

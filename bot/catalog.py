@@ -127,11 +127,15 @@ ID: dict[str, str] = {
     "status_header": "Pengaduan Anda:",
     "status_item": "• {number} — {agency} — {status}{deadline}",
     "status_deadline": " — batas tanggapan {deadline}",
+    "status_deadline_late": " — TERLAMBAT, batas tanggapan {deadline} sudah lewat",
     "status_detail": (
         "{number}\nKategori: {category}\nInstansi: {agency}\nStatus: {status}\n"
         "Dibuat: {created}{deadline}\nUraian: {description}"
     ),
     "status_detail_deadline": "\nBatas tanggapan: {deadline}",
+    "status_detail_deadline_late": (
+        "\nTERLAMBAT: batas tanggapan {deadline} sudah lewat dan instansi belum menanggapi."
+    ),
     "status_not_found": "Pengaduan {number} tidak ditemukan.",
     "status_more": "…dan {count} pengaduan lama lainnya.",
     # --- citizen: hearing from the agency
@@ -295,11 +299,15 @@ EN: dict[str, str] = {
     "status_header": "Your complaints:",
     "status_item": "• {number} — {agency} — {status}{deadline}",
     "status_deadline": " — response due {deadline}",
+    "status_deadline_late": " — LATE, the response was due {deadline}",
     "status_detail": (
         "{number}\nCategory: {category}\nAgency: {agency}\nStatus: {status}\n"
         "Filed: {created}{deadline}\nDescription: {description}"
     ),
     "status_detail_deadline": "\nResponse due: {deadline}",
+    "status_detail_deadline_late": (
+        "\nLATE: the response was due {deadline} and the agency has not answered yet."
+    ),
     "status_not_found": "Complaint {number} was not found.",
     "status_more": "…and {count} older complaints.",
     "agency_reply": "Response from {agency} on {number}:\n{text}",
@@ -376,6 +384,7 @@ ID_STAFF: dict[str, str] = {
     "btn_refer": "Rujuk",
     "staff_status_new": "Baru — menunggu diteruskan",
     "staff_status_assigned": "Menunggu tanggapan",
+    "staff_status_late": "TERLAMBAT — belum ditanggapi, batas waktu sudah lewat",
     "staff_status_responded": "Sudah ditanggapi",
     "staff_status_waiting_citizen": "Menunggu jawaban warga",
     "staff_status_resolved": "Selesai — menunggu konfirmasi warga",
@@ -445,14 +454,21 @@ ID_STAFF: dict[str, str] = {
         "🚨 {count} tiket melewati batas {hours} jam tanpa tanggapan{part}\n"
         "Pimpinan sudah diberi tahu. Mohon segera dijawab."
     ),
-    "digest_header": "📊 Ringkasan harian {service}, {day}{part}",
+    "digest_header": (
+        "📊 Ringkasan harian {service}, {day}{part}\nTiket yang diteruskan ke instansi {period}"
+    ),
+    "digest_none": "Tidak ada tiket yang diteruskan ke instansi {period}.",
+    "digest_today": (
+        "\nHari ini sampai {when}: {count} tiket sudah diteruskan; angkanya masuk ringkasan besok."
+    ),
+    "digest_period": "{first} – {last}",
     "report_agency": "\n{agency} — terlambat sekarang: {overdue}",
     "report_window": "  {window}: {received} diterima · {answered} · median tanggapan pertama {median}",
     "report_answered": "{on_time}/{decided} dijawab ≤{hours} jam ({percent}%)",
     "report_answered_none": "belum ada yang jatuh tempo",
     "report_quiet": "\nTanpa tiket dalam 7 hari: {agencies}",
-    "window_yesterday": "Kemarin",
-    "window_week": "7 hari terakhir",
+    "window_yesterday": "Kemarin ({first})",
+    "window_week": "7 hari terakhir ({first} – {last})",
     "window_day": "24 jam terakhir",
     "window_days": "7 hari terakhir",
     "staff_help": (
@@ -517,6 +533,7 @@ EN_STAFF: dict[str, str] = {
     "btn_refer": "Refer",
     "staff_status_new": "New — waiting to be routed",
     "staff_status_assigned": "Waiting for a response",
+    "staff_status_late": "LATE — not answered, the deadline has passed",
     "staff_status_responded": "Responded",
     "staff_status_waiting_citizen": "Waiting for the citizen",
     "staff_status_resolved": "Resolved — waiting for confirmation",
@@ -585,14 +602,19 @@ EN_STAFF: dict[str, str] = {
         "🚨 {count} tickets past the {hours}-hour deadline without a response{part}\n"
         "The supervisors have been told. Please answer now."
     ),
-    "digest_header": "📊 {service} daily digest, {day}{part}",
+    "digest_header": "📊 {service} daily digest, {day}{part}\nTickets routed to agencies {period}",
+    "digest_none": "No ticket was routed to an agency {period}.",
+    "digest_today": (
+        "\nToday until {when}: {count} tickets routed so far; they count in tomorrow's digest."
+    ),
+    "digest_period": "{first} – {last}",
     "report_agency": "\n{agency} — overdue now: {overdue}",
     "report_window": "  {window}: {received} received · {answered} · median first response {median}",
     "report_answered": "{on_time}/{decided} answered ≤{hours}h ({percent}%)",
     "report_answered_none": "none due yet",
     "report_quiet": "\nNo tickets in 7 days: {agencies}",
-    "window_yesterday": "Yesterday",
-    "window_week": "Last 7 days",
+    "window_yesterday": "Yesterday ({first})",
+    "window_week": "Last 7 days ({first} – {last})",
     "window_day": "Last 24 hours",
     "window_days": "Last 7 days",
     "staff_help": (

@@ -518,6 +518,43 @@ class Config(_Section):
         return wanted in self.supervisors.staff_chats
 
 
+def _raw_cross_references(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The cross-reference problems readable from the raw file alone (categories naming
+    an unknown agency, duplicate ids), for when the typed check could not run."""
+
+    def ids(section: str) -> list[tuple[int, str]]:
+        items = raw.get(section)
+        if not isinstance(items, list):
+            return []
+        return [
+            (index, item["id"])
+            for index, item in enumerate(items)
+            if isinstance(item, Mapping) and isinstance(item.get("id"), str)
+        ]
+
+    agencies = ids("agencies")
+    found: list[tuple[str, str]] = []
+    for section, what in (("agencies", "agency id"), ("categories", "category id")):
+        first: dict[str, int] = {}
+        for index, item_id in ids(section):
+            if item_id in first:
+                found.append(
+                    (
+                        f"{section}[{index}].id",
+                        f"duplicate {what} '{item_id}' (also {section}[{first[item_id]}].id)",
+                    )
+                )
+            first.setdefault(item_id, index)
+    categories = raw.get("categories")
+    if agencies and isinstance(categories, list):
+        known = [agency_id for _, agency_id in agencies]
+        for index, category in enumerate(categories):
+            agency = category.get("agency") if isinstance(category, Mapping) else None
+            if isinstance(agency, str) and agency not in known:
+                found.append((f"categories[{index}].agency", _unknown_agency(agency, known)))
+    return found
+
+
 def _duplicates(section: str, what: str, ids: list[str]) -> list[tuple[str, str]]:
     first: dict[str, int] = {}
     found = []
@@ -691,7 +728,12 @@ def parse_config(raw: object) -> Config:
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_problem_lines(exc)) from None
+        # When a section is itself invalid the cross-reference check never ran: run
+        # it on the raw file too, so one run names every problem.
+        lines = _problem_lines(exc) + [
+            f"{path}: {message}" for path, message in _raw_cross_references(raw)
+        ]
+        raise ConfigError(list(dict.fromkeys(lines))) from None
     except RecursionError:
         raise ConfigError(["config: nested too deeply"]) from None
 

@@ -296,6 +296,8 @@ class _Chat:
     def _deadline_suffix(self, ticket: Ticket, key: str) -> str:
         if ticket.status != Status.ASSIGNED or ticket.deadline_at is None:
             return ""
+        if ticket.is_late(self.session.now):
+            key += "_late"
         return self.t(key, deadline=self.session.time(ticket.deadline_at, self.language))
 
     def _ticket_detail(self, ticket: Ticket) -> str:

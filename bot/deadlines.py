@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from bot.cards import refresh_card
 from bot.config import Config
 from bot.model import Assignment, Status, Ticket
 from bot.session import Session
@@ -71,15 +72,8 @@ def reminder_label(offset: timedelta) -> str:
 
 
 def awaiting_response(ticket: Ticket) -> bool:
-    """Whether the ticket's response clock is running: assigned, unanswered, not paused."""
-    return (
-        ticket.status == Status.ASSIGNED
-        and bool(ticket.agency_id)
-        and ticket.first_response_at is None
-        and ticket.paused_at is None
-        and ticket.deadline_at is not None
-        and ticket.assigned_at is not None
-    )
+    """Whether the ticket's response clock is running (`Ticket.awaiting_response`)."""
+    return ticket.awaiting_response
 
 
 def reminder_due(ticket: Ticket, now: datetime, offsets: Sequence[timedelta]) -> timedelta | None:
@@ -109,8 +103,8 @@ def overdue_round(ticket: Ticket, now: datetime, repeat: timedelta) -> int | Non
 
 
 def is_overdue(ticket: Ticket, now: datetime) -> bool:
-    """Past the deadline without a first response, clock running."""
-    return overdue_round(ticket, now, timedelta(days=1)) is not None
+    """Past the deadline without a first response, clock running (`Ticket.is_late`)."""
+    return ticket.is_late(now)
 
 
 def confirmation_expired(ticket: Ticket, now: datetime, window: timedelta) -> bool:
@@ -444,6 +438,7 @@ def record_breach(session: Session, ticket: Ticket) -> None:
         detail=session.time(ticket.deadline_at),
     )
     session.store.save_ticket(ticket)
+    refresh_card(session, ticket)  # the card says it is late, edited in place
 
 
 def overdue_now(session: Session) -> list[Ticket]:
@@ -582,6 +577,17 @@ def _report_lines(session: Session, windows: Sequence[Window]) -> list[Line]:
     return lines
 
 
+def _window_label(session: Session, window: Window) -> str:
+    """The window's name, with the calendar days it covers (its end is exclusive)."""
+    language = session.staff_language
+    tz = session.config.service.tz
+    first = window.start.astimezone(tz).date()
+    last = (window.end.astimezone(tz) - timedelta(microseconds=1)).date()
+    return session.staff_text(
+        window.label, first=format_date(first, language), last=format_date(last, language)
+    )
+
+
 def _window_line(session: Session, window: Window, stats: ResponseStats) -> str:
     language = session.staff_language
     if stats.decided:
@@ -601,7 +607,7 @@ def _window_line(session: Session, window: Window, stats: ResponseStats) -> str:
     )
     return session.staff_text(
         "report_window",
-        window=session.staff_text(window.label),
+        window=_window_label(session, window),
         received=stats.received,
         answered=answered,
         median=median,
@@ -609,11 +615,15 @@ def _window_line(session: Session, window: Window, stats: ResponseStats) -> str:
 
 
 def _tell_report(
-    session: Session, chat_ids: Sequence[str], header: Callable[[str], str], windows: list[Window]
+    session: Session,
+    chat_ids: Sequence[str],
+    header: Callable[[str], str],
+    windows: list[Window],
+    empty: str,
+    after: Sequence[Line] = (),
 ) -> None:
-    lines = _report_lines(session, windows)
-    if not lines:
-        lines = [Line(session.staff_text("stats_none"))]
+    lines = _report_lines(session, windows) or [Line(empty)]
+    lines += after
 
     def render(part: Sequence[Line], marker: str) -> str:
         return "\n".join([header(marker), *_grouped(part)])
@@ -628,11 +638,26 @@ def send_digest(session: Session, day: date, chat_ids: Sequence[str]) -> None:
     language = session.staff_language
     service = session.config.service.name
 
+    windows = digest_windows(day, session.config)
+    week = next(w for w in windows if w.label == "window_week")
+    period = _window_label(session, Window("digest_period", week.start, week.end))
+
     def header(marker: str) -> str:
         shown_day = format_date(day, language)
-        return session.staff_text("digest_header", service=service, day=shown_day, part=marker)
+        return session.staff_text(
+            "digest_header", service=service, day=shown_day, part=marker, period=period
+        )
 
-    _tell_report(session, chat_ids, header, digest_windows(day, session.config))
+    # Tickets received today are counted tomorrow; say so, or a digest sent on the day
+    # of the first tickets reads as if there were none.
+    today = {a.ticket_id for a in session.store.assignments_between(week.end, session.now)}
+    after = (
+        [Line(session.staff_text("digest_today", count=len(today), when=session.time(session.now)))]
+        if today
+        else []
+    )
+    empty = session.staff_text("digest_none", period=period)
+    _tell_report(session, chat_ids, header, windows, empty, after)
 
 
 def tell_stats(session: Session, chat_id: str) -> None:
@@ -643,4 +668,6 @@ def tell_stats(session: Session, chat_id: str) -> None:
     def header(marker: str) -> str:
         return session.staff_text("stats_header", service=service, when=when, part=marker)
 
-    _tell_report(session, [chat_id], header, rolling_windows(session.now))
+    _tell_report(
+        session, [chat_id], header, rolling_windows(session.now), session.staff_text("stats_none")
+    )

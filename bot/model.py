@@ -44,6 +44,13 @@ class Location:
     def to_dict(self) -> dict[str, Any]:
         return {"latitude": self.latitude, "longitude": self.longitude, "address": self.address}
 
+    @property
+    def map_link(self) -> str:
+        """A map link to the pin, or "" for a typed address without coordinates."""
+        if self.latitude is None or self.longitude is None:
+            return ""
+        return f"https://maps.google.com/?q={self.latitude:.6f},{self.longitude:.6f}"
+
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None) -> Location | None:
         if not raw:
@@ -96,7 +103,6 @@ class Inbound:
     location: Location | None = None
     button_data: str = ""  # set when a button was pressed instead of typing
     reply_to_message_id: str = ""  # provider id of the bot message replied to
-    raw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -181,6 +187,22 @@ class Ticket:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def awaiting_response(self) -> bool:
+        """Whether the response clock is running: assigned, unanswered, not paused."""
+        return (
+            self.status == Status.ASSIGNED
+            and bool(self.agency_id)
+            and self.first_response_at is None
+            and self.paused_at is None
+            and self.deadline_at is not None
+            and self.assigned_at is not None
+        )
+
+    def is_late(self, now: datetime) -> bool:
+        """Past the response deadline without a first response, clock running."""
+        return self.awaiting_response and self.deadline_at is not None and now >= self.deadline_at
 
 
 @dataclass(frozen=True)

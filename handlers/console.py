@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 
+from bot.catalog import LANGUAGES
 from bot.config import Config
 from bot.timefmt import format_time
 from handlers.ingest import ServiceClock
@@ -21,8 +22,9 @@ from handlers.local import is_loopback_request
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_ADVANCE_HOURS = 24 * 7
 
-# Runs the deadline scan and the digest as of the (advanced) clock; returns a summary.
-Simulation = Callable[[], str]
+# Runs the deadline scan and the digest as of the (advanced) clock; returns what the
+# scan did (reminders, overdue_alerts, auto_closed), or None when it failed.
+Simulation = Callable[[], dict[str, int] | None]
 
 
 def console_blueprint(
@@ -50,15 +52,23 @@ def console_blueprint(
 
     @blueprint.get("/try/<name>")
     def asset(name: str) -> Response:
-        if name not in ("console.css", "console.js"):
+        if name not in ("console.css", "console.js", "favicon.svg"):
             return jsonify({"error": "not found"}), 404  # type: ignore[return-value]
         return send_from_directory(STATIC, name)
 
+    @blueprint.get("/favicon.ico")
+    def favicon() -> Response:
+        return send_from_directory(STATIC, "favicon.svg", mimetype="image/svg+xml")
+
     def clock_state() -> dict[str, object]:
         now = clock()
+        language = request.args.get("lang", config.service.language)
+        if language not in LANGUAGES:
+            language = config.service.language
         return {
             "now": now.isoformat(timespec="seconds"),
-            "shown": format_time(now, config.service.timezone, config.service.language),
+            "timezone": config.service.timezone,  # bubble times are shown in it
+            "shown": format_time(now, config.service.timezone, language),
             "offset_hours": round(clock.offset.total_seconds() / 3600, 2),
             "simulated": clock.offset > timedelta(0),
             "can_simulate": simulate is not None,
@@ -87,7 +97,7 @@ def console_blueprint(
                 }
             ), 400
         clock.advance(timedelta(hours=hours))
-        summary = simulate()
-        return jsonify({**clock_state(), "summary": summary}), 200
+        scan = simulate()
+        return jsonify({**clock_state(), "scan": scan}), 200
 
     return blueprint

@@ -75,7 +75,6 @@ class Sent:
     """Provider ids of the messages that carried one outbound (a long text may be split)."""
 
     message_ids: list[str]
-    edited: bool = False
 
 
 class Sender(Protocol):

@@ -22,6 +22,7 @@ from handlers.ingest import Databases, Ingest
 from storage.outbox import chat_messages
 
 MAX_TEXT = 4096
+MAX_LABEL = 200
 MAX_NAME = 64
 MAX_BUTTON = 64
 _CITIZEN = re.compile(r"citizen:[A-Za-z0-9_.\-]{1,40}")
@@ -41,7 +42,7 @@ class LocalSender:
 
     def send(self, outbound: Outbound, edit_message_id: str | None) -> Sent:
         if edit_message_id is not None:
-            return Sent([edit_message_id], edited=True)
+            return Sent([edit_message_id])
         return Sent([f"local-{uuid.uuid4().hex}"])
 
 
@@ -118,13 +119,19 @@ def parse_local_message(config: Config, body: Any, staff_is_local: bool) -> Inbo
     """Validate a local-console message; raises BadRequest with a clear message."""
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
-    unknown = set(body) - {"chat", "text", "button", "reply_to", "name", "location", "photos", "id"}
+    known = {"chat", "text", "button", "label", "reply_to", "name", "location", "photos", "id"}
+    unknown = set(body) - known
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))[:200]}")
     chat = _string(body, "chat", 60, required=True)
     chat_id, is_group = chat_id_for(config, chat, staff_is_local)
     text = _string(body, "text", MAX_TEXT)
     button = _string(body, "button", MAX_BUTTON)
+    label = _string(body, "label", MAX_LABEL)
+    if label and not button:
+        raise BadRequest("'label' is the label of a pressed 'button'; send it with 'button'")
+    if button and label and not text:
+        text = label  # as WhatsApp sends a button's text with its payload
     name = _string(body, "name", MAX_NAME)
     reply_to = _string(body, "reply_to", 100)
     message_id = _string(body, "id", 100) or uuid.uuid4().hex
@@ -152,8 +159,13 @@ def transcript(databases: Databases, chat_id: str, after: int) -> list[dict[str,
     """Every message of a local chat in order: what people sent and what the bot said."""
     rows = chat_messages(databases.get(), LOCAL, chat_id, after)
     out = []
+    labels: dict[str, str] = {}  # button data -> the label it last had on a bot message
     for row in rows:
         payload = json.loads(row["payload"] or "{}")
+        if row["direction"] == "out":
+            for line in payload.get("buttons", []):
+                labels.update((b["data"], b["label"]) for b in line)
+        pressed = payload.get("button_data", "")
         out.append(
             {
                 "id": row["id"],
@@ -162,7 +174,8 @@ def transcript(databases: Databases, chat_id: str, after: int) -> list[dict[str,
                 "text": row["text"] or "",
                 "kind": payload.get("kind", "text"),
                 "buttons": payload.get("buttons", []),
-                "pressed": payload.get("button_data", ""),
+                "pressed": pressed,
+                "pressed_label": labels.get(pressed, "") if pressed else "",
                 "photos": [
                     a.get("name") or a.get("ref", "") for a in payload.get("attachments", [])
                 ],
@@ -197,7 +210,7 @@ def local_blueprint(
             staff += [{"chat": f"agency:{a.id}", "name": a.name} for a in config.agencies]
             if config.supervisors.staff_chats:
                 staff.append({"chat": "supervisors", "name": "Pimpinan"})
-        return jsonify({"staff": staff, "citizen": "citizen:<name>"})
+        return jsonify({"staff": staff, "citizen": "citizen:<name>", "max_text": MAX_TEXT})
 
     @blueprint.post("/messages")
     def send() -> tuple[Response, int]:

@@ -86,7 +86,7 @@ def parse_update(raw: Any) -> ParsedUpdate:
     if isinstance(update_id, bool) or not isinstance(update_id, int):
         raise InvalidUpdate("update_id must be an integer")
     try:
-        return _interpret(_Raw(raw), update_id, raw)
+        return _interpret(_Raw(raw), update_id)
     except (AttributeError, TypeError, ValueError, KeyError, IndexError) as error:
         raise InvalidUpdate(f"malformed update: {type(error).__name__}") from None
 
@@ -128,7 +128,7 @@ def _raw(value: Any) -> Any:
     return value
 
 
-def _interpret(update: Any, update_id: int, raw: dict[str, Any]) -> ParsedUpdate:
+def _interpret(update: Any, update_id: int) -> ParsedUpdate:
     provider_id = str(update_id)
     if update.callback_query is not None:
         query = update.callback_query
@@ -147,7 +147,6 @@ def _interpret(update: Any, update_id: int, raw: dict[str, Any]) -> ParsedUpdate
                 sender_name=_full_name(user),
                 is_group=chat.type != "private",
                 button_data=_text(query.data)[:64],
-                raw=raw,
             ),
             callback_query_id=_text(query.id),
         )
@@ -181,7 +180,6 @@ def _interpret(update: Any, update_id: int, raw: dict[str, Any]) -> ParsedUpdate
             attachments=_attachments(message),
             location=_location(message),
             reply_to_message_id=_id(reply.message_id) if reply is not None else "",
-            raw=raw,
         ),
     )
 
@@ -524,10 +522,10 @@ class TelegramSender:
                     message_id=int(edit_message_id),
                     reply_markup=markup,
                 )
-                return Sent([edit_message_id], edited=True)
+                return Sent([edit_message_id])
             except BadRequest as error:
                 if "not modified" in error.message.lower():
-                    return Sent([edit_message_id], edited=True)
+                    return Sent([edit_message_id])
                 log.info(
                     "card %s in %s cannot be edited (%s); sending anew",
                     edit_message_id,

@@ -187,7 +187,6 @@ def parse_form(form: Mapping[str, str]) -> Inbound:
         location=location,
         button_data=button[:64],
         reply_to_message_id=form.get("OriginalRepliedMessageSid", ""),
-        raw=dict(form),
     )
 
 
@@ -560,9 +559,8 @@ class WhatsAppSender:
                 url = self._media_url(attachment)
                 if url:
                     sids.append(self._create(to=outbound.chat_id, media_url=[url]))
-            if outbound.location is not None and outbound.location.latitude is not None:
-                pin = f"https://maps.google.com/?q={outbound.location.latitude:.6f},{outbound.location.longitude:.6f}"
-                sids.append(self._create(to=outbound.chat_id, body=pin))
+            if outbound.location is not None and outbound.location.map_link:
+                sids.append(self._create(to=outbound.chat_id, body=outbound.location.map_link))
         except TwilioRestException as error:
             code = str(error.code or "")
             if code == "63016":

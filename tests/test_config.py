@@ -591,17 +591,35 @@ def test_cli_lists_each_problem_on_its_own_line(tmp_path: Path) -> None:
     assert result.returncode == 2, output
     assert "Traceback" not in output
     lines = output.splitlines()
-    for key in ("sla.response_hours", "service.port"):
+    for key in ("sla.response_hours", "service.port", "categories[3].agency"):
         assert sum(f"{key}: " in line for line in lines) == 1, output
-    # the unknown agency is found once the values themselves are valid
-    raw["sla"], raw["service"] = {}, {}
+    assert any("categories[3].agency: unknown agency 'xyz'" in line for line in lines)
+
+
+@needs_cli
+def test_cli_names_every_problem_of_a_file_in_one_run(tmp_path: Path) -> None:
+    """The agency list is itself invalid, and a category names an agency that is not in
+    it: both are named at once, not the second only after the first is fixed."""
+    raw = minimal()
+    del raw["agencies"][1]["telegram_chat_id"]  # an invalid agency list ...
+    raw["agencies"][2]["id"] = "pupr"  # ... with a duplicate id
+    raw["categories"][2]["agency"] = "dlhh"  # and a category pointing nowhere
+    raw["sla"] = {"response_hours": 0}
+    path = tmp_path / "several.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+
     result = run_check_config(path)
-    assert result.returncode == 2
-    assert any(
-        "categories[3].agency: unknown agency 'xyz'" in line
-        for line in result.stdout.splitlines() + result.stderr.splitlines()
-    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if line.strip()]
+    for expected in (
+        "agencies[1].telegram_chat_id: is required",
+        "agencies[2].id: duplicate agency id 'pupr' (also agencies[0].id)",
+        "categories[2].agency: unknown agency 'dlhh'",
+        "sla.response_hours: ",
+    ):
+        assert sum(expected in line for line in lines) == 1, output
 
 
 @needs_cli

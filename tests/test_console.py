@@ -6,6 +6,7 @@ screenshot under tests/artifacts/ for people to look at."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,3 +161,109 @@ def test_english_switch_and_a_phone_sized_screen(page: object) -> None:
     shows(page, "citizen", "Language switched to English")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "console-phone.png"), full_page=True)
+
+
+def person_bubbles(page: object, name: str) -> object:
+    return pane(page, name).locator(".msg.person .text")
+
+
+def test_pressed_buttons_show_their_labels_in_both_panes(page: object) -> None:
+    expect = playwright_api.expect
+    say(page, "citizen", "Jalan di Desa Lohbener berlubang besar sekali")
+    press(page, "citizen", "Jalan dan jembatan rusak")
+    shows(page, "citizen", "Di mana lokasinya?")
+    expect(person_bubbles(page, "citizen").last).to_have_text(
+        re.compile(r"^▸ (⭐ )?1\. Jalan dan jembatan rusak$")
+    )
+    press(page, "citizen", "Lewati")
+    expect(person_bubbles(page, "citizen").last).to_have_text("▸ 0. Lewati")
+    press(page, "citizen", "Lewati")
+    press(page, "citizen", "1. Kirim")
+    shows(page, "citizen", "ICT-000001")
+    expect(person_bubbles(page, "citizen").last).to_have_text("▸ 1. Kirim")
+
+    card = pane(page, "staff").locator(".msg.card", has_text="ICT-000001")
+    card.locator(".buttons button", has_text="Ambil").click()
+    expect(person_bubbles(page, "staff").last).to_have_text("▸ Ambil")
+    expect(pane(page, "staff").locator(".messages")).not_to_contain_text("claim:1")
+    expect(pane(page, "citizen").locator(".messages")).not_to_contain_text("fixed:")
+
+
+def test_an_over_long_message_stays_in_the_box_with_its_error(page: object) -> None:
+    expect = playwright_api.expect
+    composer = pane(page, "citizen").locator("form.composer input[name=text]")
+    too_long = "Jalan rusak " * 400  # 4,800 characters: over the 4,096 limit
+    composer.fill(too_long)
+    composer.press("Enter")
+    error = pane(page, "citizen").locator(".composer-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("Pesan terlalu panjang: 4799 karakter, paling banyak 4096")
+    expect(composer).to_have_value(too_long)  # kept, to be shortened
+    expect(person_bubbles(page, "citizen")).to_have_count(0)
+    expect(page.locator("#clock-result")).to_have_text("")
+
+    composer.fill("Jalan di Desa Lohbener berlubang besar sekali")
+    composer.press("Enter")
+    shows(page, "citizen", "Masalah ini termasuk kategori apa?")
+    expect(error).to_be_hidden()
+    expect(composer).to_have_value("")
+
+
+def test_a_late_ticket_says_so_on_its_card_and_in_the_citizens_status(page: object) -> None:
+    expect = playwright_api.expect
+    say(page, "citizen", "Jalan di Desa Lohbener berlubang besar sekali")
+    press(page, "citizen", "Jalan dan jembatan rusak")
+    press(page, "citizen", "Lewati")
+    press(page, "citizen", "Lewati")
+    press(page, "citizen", "1. Kirim")
+    shows(page, "citizen", "ICT-000001")
+    card = pane(page, "staff").locator(".msg.card", has_text="ICT-000001")
+    expect(card).to_contain_text("🔴 ICT-000001")
+
+    page.locator("[data-advance='24']").click()
+    expect(page.locator("#clock-result")).to_contain_text(
+        "Waktu dimajukan 24 jam. Pemindaian tenggat:"
+    )
+    expect(page.locator("#clock-result")).to_contain_text("1 peringatan terlambat")
+    expect(card).to_contain_text("⏰ ICT-000001")
+    expect(card).to_contain_text("TERLAMBAT — belum ditanggapi")
+    expect(card).not_to_contain_text("Menunggu tanggapan")
+    say(page, "citizen", "status")
+    shows(page, "citizen", "TERLAMBAT, batas tanggapan")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pane(page, "staff").screenshot(path=str(ARTIFACTS / "console-staff-late.png"))
+
+
+def test_the_console_in_english_end_to_end(page: object) -> None:
+    expect = playwright_api.expect
+    page.locator("#language").click()
+    expect(page.locator("h1")).to_contain_text("local try-it console")
+    months_id = ("Des ", "Agu ", "Okt ", "Mei ")  # Indonesian month names unlike English
+    clock = page.locator("#clock-now")
+    expect(clock).not_to_have_text("…")
+    assert not any(month in clock.inner_text() for month in months_id), clock.inner_text()
+
+    say(page, "citizen", "english")
+    shows(page, "citizen", "Language switched to English")
+    say(page, "citizen", "The road in Lohbener village has a big hole")
+    shows(page, "citizen", "Which category is it?")
+    press(page, "citizen", "Damaged roads and bridges")
+    expect(person_bubbles(page, "citizen").last).to_contain_text("Damaged roads and bridges")
+    press(page, "citizen", "Skip")
+    press(page, "citizen", "Skip")
+    press(page, "citizen", "1. Send")
+    shows(page, "citizen", "your complaint is registered as ICT-000001")
+
+    composer = pane(page, "citizen").locator("form.composer input[name=text]")
+    composer.fill("x" * 5000)
+    composer.press("Enter")
+    expect(pane(page, "citizen").locator(".composer-error")).to_contain_text(
+        "The message is too long: 5000 characters, at most 4096"
+    )
+    page.locator("[data-advance='1']").click()
+    expect(page.locator("#clock-result")).to_contain_text(
+        "Time moved ahead by 1 h. Deadline scan: 0 reminders, 0 overdue alerts"
+    )
+    assert not any(month in clock.inner_text() for month in months_id), clock.inner_text()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "console-english.png"), full_page=True)

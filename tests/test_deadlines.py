@@ -249,6 +249,32 @@ def test_reminders_then_overdue_alerts_each_at_its_moment_and_once(
     assert breaches == [{"from_agency": "pupr", "to_status": "assigned"}]  # recorded once
 
 
+def test_a_late_ticket_says_it_is_late_on_its_card_and_in_the_citizens_status(
+    service: Service, siti: Chat, pupr: Chat
+) -> None:
+    file_road_complaint(siti)
+    card = pupr.last_bot_message(ticket_id=1, kind="card")["text"]
+    assert card.startswith("🔴 ICT-000001") and "Menunggu tanggapan" in card
+    service.clock.now = DEADLINE - timedelta(minutes=1)
+    assert "batas tanggapan 27 Nov 2026 09.00 WIB" in siti.says("status")
+    assert "TERLAMBAT" not in siti.says("status ICT-000001")
+
+    at(service, DEADLINE + timedelta(minutes=5))
+    card = pupr.last_bot_message(ticket_id=1, kind="card")["text"]
+    assert card.startswith("⏰ ICT-000001"), card
+    assert "TERLAMBAT — belum ditanggapi" in card and "Menunggu tanggapan" not in card
+    listed = siti.says("status")
+    assert "ICT-000001" in listed
+    assert "TERLAMBAT, batas tanggapan 27 Nov 2026 09.00 WIB sudah lewat" in listed
+    detail = siti.says("status ICT-000001")
+    assert "TERLAMBAT: batas tanggapan 27 Nov 2026 09.00 WIB sudah lewat" in detail
+
+    pupr.says("/balas ICT-000001 Tim kami berangkat besok pagi")  # answered: no longer late
+    card = pupr.last_bot_message(ticket_id=1, kind="card")["text"]
+    assert not card.startswith("⏰") and "TERLAMBAT" not in card
+    assert "TERLAMBAT" not in siti.says("status")
+
+
 def test_replying_to_a_one_ticket_reminder_answers_the_citizen(
     service: Service, siti: Chat, pupr: Chat
 ) -> None:
@@ -486,13 +512,18 @@ def test_the_daily_digest_goes_out_once_at_digest_time_with_yesterdays_numbers(
     service.clock.now = datetime(2026, 11, 28, 7, 0, tzinfo=UTC) - WIB_OFFSET
     assert service.send_digest() == 1
     digest = supervisors.inbox()
-    assert digest.startswith("📊 Ringkasan harian I-Ceta, 28 Nov 2026")
+    assert digest.startswith(
+        "📊 Ringkasan harian I-Ceta, 28 Nov 2026\n"
+        "Tiket yang diteruskan ke instansi 21 Nov 2026 – 27 Nov 2026\n"
+    )
     assert "Dinas PUPR — terlambat sekarang: 1" in digest
     # yesterday (27 Nov) nothing was received; the week holds all three
-    assert "  Kemarin: 0 diterima · belum ada yang jatuh tempo" in digest
+    assert "  Kemarin (27 Nov 2026): 0 diterima · belum ada yang jatuh tempo" in digest
     assert (
-        "  7 hari terakhir: 3 diterima · 2/3 dijawab ≤24 jam (67%) · median tanggapan pertama 3 jam"
+        "  7 hari terakhir (21 Nov 2026 – 27 Nov 2026): 3 diterima · 2/3 dijawab ≤24 jam (67%)"
+        " · median tanggapan pertama 3 jam"
     ) in digest
+    assert "Hari ini" not in digest  # nothing was routed on 28 Nov
     assert "Tanpa tiket dalam 7 hari: Dinas Lingkungan Hidup, Dinas Kesehatan" in digest
     service.clock.advance(hours=3)
     assert service.send_digest() == 0  # once a day
@@ -642,6 +673,32 @@ def test_serve_schedules_one_scan_a_minute_and_the_digest_at_digest_time(tmp_pat
     assert (fields["hour"], fields["minute"]) == ("7", "0")
     for job in (scan_job, digest_job):
         assert job.max_instances == 1 and job.coalesce  # a slow run never overlaps the next
+
+
+def test_a_digest_on_the_day_of_the_first_tickets_says_they_count_tomorrow(
+    service: Service, supervisors: Chat
+) -> None:
+    service.clock.now = datetime(2026, 11, 26, 6, 0, tzinfo=UTC) - WIB_OFFSET
+    file_tickets(service, 2)  # 26 Nov 06.00 WIB, before the 07.00 digest
+    service.clock.now = datetime(2026, 11, 26, 7, 0, tzinfo=UTC) - WIB_OFFSET
+    assert service.send_digest() == 1
+    digest = supervisors.inbox()
+    assert digest.startswith(
+        "📊 Ringkasan harian I-Ceta, 26 Nov 2026\n"
+        "Tiket yang diteruskan ke instansi 19 Nov 2026 – 25 Nov 2026\n"
+    )
+    assert "Tidak ada tiket yang diteruskan ke instansi 19 Nov 2026 – 25 Nov 2026." in digest
+    assert "Belum ada tiket" not in digest
+    assert (
+        "Hari ini sampai 26 Nov 2026 07.00 WIB: 2 tiket sudah diteruskan; "
+        "angkanya masuk ringkasan besok."
+    ) in digest
+
+    service.clock.now = datetime(2026, 11, 27, 7, 0, tzinfo=UTC) - WIB_OFFSET
+    assert service.send_digest() == 1
+    digest = supervisors.inbox()
+    assert "Dinas PUPR — terlambat sekarang: 2" in digest  # 24 hours passed unanswered
+    assert "  Kemarin (26 Nov 2026): 2 diterima" in digest
 
 
 def test_no_digest_before_the_first_ticket_ever(service: Service, supervisors: Chat) -> None:

@@ -79,6 +79,25 @@ def test_pressing_a_button_is_the_same_as_typing_its_number(
     )
 
 
+def test_a_pressed_button_is_shown_by_its_label(client: FlaskClient, service: Service) -> None:
+    client.post("/local/messages", json={"chat": "citizen:ani", "text": "halo"})
+    service.delivery.drain()  # the menu is on screen
+    client.post("/local/messages", json={"chat": "citizen:ani", "button": "1"})  # no label sent
+    service.delivery.drain()
+    client.post(
+        "/local/messages",
+        json={"chat": "citizen:ani", "button": "menu", "label": "Menu utama"},
+    )
+    service.delivery.drain()
+    pressed = [
+        m for m in client.get("/local/messages?chat=citizen:ani").json["messages"] if m["pressed"]
+    ]
+    assert [(m["pressed"], m["pressed_label"], m["text"]) for m in pressed] == [
+        ("1", "1. Buat pengaduan baru", ""),  # the label of the button it pressed
+        ("menu", "", "Menu utama"),  # the label the console sent
+    ]
+
+
 BAD_BODIES: list[tuple[Any, str]] = [
     ({}, "'chat' is required"),
     ({"text": "halo"}, "'chat' is required"),
@@ -92,6 +111,8 @@ BAD_BODIES: list[tuple[Any, str]] = [
     ({"chat": "citizen:siti", "location": {"latitude": 100, "longitude": 1}}, "location.latitude"),
     ({"chat": "citizen:siti", "location": {"latitude": "x", "longitude": 1}}, "location.latitude"),
     ({"chat": "citizen:siti", "photos": "a.jpg"}, "'photos' must be a list"),
+    ({"chat": "citizen:siti", "text": "halo", "label": "Kirim"}, "send it with 'button'"),
+    ({"chat": "citizen:siti", "button": "1", "label": "x" * 201}, "'label' is too long"),
     (["chat", "citizen:siti"], "must be a JSON object"),
     ("halo", "must be a JSON object"),
 ]

@@ -581,7 +581,6 @@ def test_record_inbound_stores_the_message(db: Database) -> None:
         attachments=(Attachment("photo", "AgACAgUAAx", "image/jpeg"),),
         location=Location(-6.33, 108.32, ""),
         reply_to_message_id="501",
-        raw={"update_id": 9, "secret": "not stored"},
     )
     with transaction(db):
         message_id = record_inbound(db, inbound, ticket.id, NOW)

@@ -12,7 +12,10 @@ const TEXT = {
     send: "Kirim", type_message: "Tulis pesan…", type_staff: "Balas kartu atau ketik /bantuan…",
     type_supervisor: "/terlambat atau /statistik", send_location: "Kirim lokasi", send_photo: "Kirim foto",
     reply: "balas", replying: "Membalas:", empty: "Belum ada pesan.", ahead: "(dimajukan {h} jam)",
-    advanced: "Waktu dimajukan {h} jam. Pemindaian tenggat: {summary}",
+    advanced: "Waktu dimajukan {h} jam. Pemindaian tenggat: {reminders} pengingat, {overdue} peringatan terlambat, {closed} ditutup otomatis.",
+    scan_failed: "Waktu dimajukan {h} jam, tetapi pemindaian tenggat gagal (lihat log layanan).",
+    too_long: "Pesan terlalu panjang: {n} karakter, paling banyak {max}. Persingkat lalu kirim lagi.",
+    not_sent: "Pesan tidak terkirim: {error}",
     staff_on_telegram: "Grup instansi memakai Telegram (token bot terpasang).",
     clock_off: "Jam simulasi tidak tersedia saat Telegram atau WhatsApp aktif.",
     dispatch: "Call center", switch: "English",
@@ -27,7 +30,10 @@ const TEXT = {
     send: "Send", type_message: "Type a message…", type_staff: "Reply to a card or type /help…",
     type_supervisor: "/overdue or /stats", send_location: "Send location", send_photo: "Send photo",
     reply: "reply", replying: "Replying to:", empty: "No messages yet.", ahead: "(moved {h} h ahead)",
-    advanced: "Time moved {h} hours ahead. Deadline scan: {summary}",
+    advanced: "Time moved ahead by {h} h. Deadline scan: {reminders} reminders, {overdue} overdue alerts, {closed} closed automatically.",
+    scan_failed: "Time moved ahead by {h} h, but the deadline scan failed (see the service log).",
+    too_long: "The message is too long: {n} characters, at most {max}. Shorten it and send again.",
+    not_sent: "The message was not sent: {error}",
     staff_on_telegram: "Agency groups are on Telegram (a bot token is set).",
     clock_off: "The simulated clock is off while Telegram or WhatsApp is on.",
     dispatch: "Call center", switch: "Bahasa Indonesia",
@@ -36,6 +42,8 @@ const TEXT = {
 
 let language = localStorage.getItem("iceta-language") || "id";
 let photoCount = 0;
+let maxText = 4096;
+let serviceTimeZone = undefined; // the service's, from /local/clock; bubble times follow it
 const replyTo = {};
 const shown = {};
 
@@ -77,18 +85,30 @@ async function api(path, options = {}) {
   return body;
 }
 
+function composerError(pane, text) {
+  const box = document.querySelector(`#pane-${pane} .composer-error`);
+  box.textContent = text || "";
+  box.hidden = !text;
+}
+
+// Sends; true when the service accepted it. A refusal is said beside the composer.
 async function send(pane, fields) {
   const chat = chatOf(pane);
-  if (!chat) return;
+  if (!chat) return false;
   const body = { chat, name: senderName(pane), ...fields };
-  if (replyTo[pane]) { body.reply_to = replyTo[pane].id; setReply(pane, null); }
+  if (replyTo[pane]) body.reply_to = replyTo[pane].id;
+  let accepted = false;
   try {
     await api("/local/messages", { method: "POST", body: JSON.stringify(body) });
+    accepted = true;
+    composerError(pane, "");
+    if (replyTo[pane]) setReply(pane, null);
   } catch (error) {
-    notice(error.message);
+    composerError(pane, t("not_sent", { error: error.message }));
   }
   setTimeout(() => refresh(pane), 150);
   setTimeout(refreshAll, 600);
+  return accepted;
 }
 
 function setReply(pane, message) {
@@ -100,7 +120,7 @@ function setReply(pane, message) {
 
 function describe(message) {
   // What a person sent without typing: a pressed button, a photo, a location.
-  if (message.pressed) return `▸ ${message.pressed}`;
+  if (message.pressed) return `▸ ${message.text || message.pressed_label || message.pressed}`;
   if (message.photos && message.photos.length) return `📷 ${message.photos.join(", ")}`;
   if (message.location) return `📍 ${message.location.address || `${message.location.latitude}, ${message.location.longitude}`}`;
   return "";
@@ -125,7 +145,7 @@ function render(pane, messages) {
     item.dataset.messageId = message.message_id || "";
     const text = document.createElement("div");
     text.className = "text";
-    text.textContent = message.text || describe(message);
+    text.textContent = message.pressed ? describe(message) : message.text || describe(message);
     item.append(text);
     if (message.from === "bot" && message.buttons && message.buttons.length) {
       const buttons = document.createElement("div");
@@ -135,7 +155,7 @@ function render(pane, messages) {
           const element = document.createElement("button");
           element.type = "button";
           element.textContent = button.label;
-          element.addEventListener("click", () => send(pane, { button: button.data }));
+          element.addEventListener("click", () => send(pane, { button: button.data, label: button.label }));
           buttons.append(element);
         }
       }
@@ -143,7 +163,7 @@ function render(pane, messages) {
     }
     const meta = document.createElement("span");
     meta.className = "meta";
-    meta.textContent = new Date(message.at).toLocaleTimeString(language === "id" ? "id-ID" : "en-GB", { hour: "2-digit", minute: "2-digit" });
+    meta.textContent = new Date(message.at).toLocaleTimeString(language === "id" ? "id-ID" : "en-GB", { hour: "2-digit", minute: "2-digit", timeZone: serviceTimeZone });
     if (message.from === "bot" && message.message_id) {
       const link = document.createElement("button");
       link.type = "button";
@@ -177,7 +197,11 @@ function notice(text) { document.getElementById("clock-result").textContent = te
 
 async function refreshClock() {
   try {
-    const clock = await api("/local/clock");
+    const clock = await api(`/local/clock?lang=${language}`);
+    if (clock.timezone && clock.timezone !== serviceTimeZone) {
+      serviceTimeZone = clock.timezone;
+      Object.keys(shown).forEach((pane) => { shown[pane] = ""; });
+    }
     document.getElementById("clock-now").textContent = clock.shown;
     document.getElementById("clock-offset").textContent = clock.offset_hours ? t("ahead", { h: clock.offset_hours }) : "";
     document.querySelectorAll("[data-advance]").forEach((b) => { b.disabled = !clock.can_simulate; b.title = clock.can_simulate ? "" : t("clock_off"); });
@@ -188,8 +212,11 @@ async function refreshClock() {
 
 async function advance(hours) {
   try {
-    const result = await api("/local/clock", { method: "POST", body: JSON.stringify({ advance_hours: hours }) });
-    notice(t("advanced", { h: hours, summary: result.summary }));
+    const result = await api(`/local/clock?lang=${language}`, { method: "POST", body: JSON.stringify({ advance_hours: hours }) });
+    const scan = result.scan;
+    notice(scan
+      ? t("advanced", { h: hours, reminders: scan.reminders, overdue: scan.overdue_alerts, closed: scan.auto_closed })
+      : t("scan_failed", { h: hours }));
   } catch (error) {
     notice(error.message);
   }
@@ -201,6 +228,7 @@ async function advance(hours) {
 async function loadChats() {
   const select = document.getElementById("staff-chat");
   const body = await api("/local/chats");
+  if (body.max_text) maxText = body.max_text;
   select.replaceChildren();
   for (const chat of body.staff.filter((c) => c.chat !== "supervisors")) {
     select.append(new Option(chat.chat === "dispatch" ? `${t("dispatch")} — ${chat.name}` : chat.name, chat.chat));
@@ -217,13 +245,16 @@ async function loadChats() {
 function wire() {
   document.querySelectorAll(".pane").forEach((section) => {
     const pane = section.dataset.pane;
-    section.querySelector(".composer").addEventListener("submit", (event) => {
+    section.querySelector(".composer").addEventListener("submit", async (event) => {
       event.preventDefault();
       const input = event.target.elements.text;
       const text = input.value.trim();
       if (!text) return;
-      input.value = "";
-      send(pane, { text });
+      if (text.length > maxText) { // kept in the box, so it can be shortened
+        composerError(pane, t("too_long", { n: text.length, max: maxText }));
+        return;
+      }
+      if (await send(pane, { text })) input.value = "";
     });
     section.querySelector(".cancel-reply").addEventListener("click", () => setReply(pane, null));
   });
