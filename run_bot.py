@@ -165,6 +165,7 @@ def build_service(
     from handlers.ingest import Databases, Ingest, ServiceClock
     from handlers.local import LocalSender
     from handlers.web import create_app
+    from storage.clock import simulated_offset
     from storage.housekeeping import forget_old_deliveries
     from storage.retention import retention_job
 
@@ -177,6 +178,9 @@ def build_service(
 
     senders: dict[str, Sender] = {LOCAL: LocalSender()}
     clock = ServiceClock()
+    if channels.local and not channels.any_provider:
+        # the console's simulation survives a restart (else tickets look created later)
+        clock.offset = simulated_offset(databases.get())
     delivery = Delivery(databases, config, senders, staff_channel=staff_channel, clock=clock)
     ingest = Ingest(
         databases, config, staff_channel=staff_channel, clock=clock, on_queued=delivery.wake
@@ -279,7 +283,7 @@ def build_service(
             }
 
         app.register_blueprint(
-            console_blueprint(config, clock, None if channels.any_provider else simulate)
+            console_blueprint(config, clock, databases, None if channels.any_provider else simulate)
         )
 
     return Service(config, app, ingest, delivery, scheduler, channels, databases, clock, runtimes)

@@ -118,7 +118,7 @@ def render_card(
         description=description,
         location=location_text(ticket),
         citizen=citizen_label(session, ticket, for_dispatch),
-        channel=ticket.citizen_channel.capitalize(),
+        channel=session.channel_name(ticket.citizen_channel),
         created=session.time(ticket.created_at),
         deadline=session.time(ticket.deadline_at)
         if ticket.deadline_at

@@ -368,6 +368,7 @@ ID_STAFF: dict[str, str] = {
         "Batas tanggapan: {deadline}{claimed}{extra}"
     ),
     "card_claimed": "\nDitangani: {who}",
+    "channel_local": "konsol coba",
     "card_attachments": "\nLampiran: {count}",
     "card_contact": "\n👤 Kontak dari warga: {name} {number}",
     "card_contact_file": "(kartu kontak terlampir)",
@@ -471,8 +472,21 @@ ID_STAFF: dict[str, str] = {
     "window_week": "7 hari terakhir ({first} – {last})",
     "window_day": "24 jam terakhir",
     "window_days": "7 hari terakhir",
+    "help_heading_agency": "Perintah grup instansi:\n",
+    "help_heading_dispatch": (
+        "Perintah call center:\n"
+        "/teruskan (/assign) TIKET ID-INSTANSI — teruskan ke instansi\n"
+        "/rujuk (/refer) TIKET ID-RUJUKAN — rujuk ke lembaga di luar pemkab\n"
+        "\nSeperti grup instansi:\n"
+    ),
+    "help_heading_supervisor": (
+        "Perintah pimpinan:\n"
+        "/terlambat (/overdue) — tiket yang melewati batas\n"
+        "/statistik (/stats) — angka 24 jam dan 7 hari terakhir\n"
+        "/teruskan (/assign) TIKET ID-INSTANSI, /rujuk (/refer) TIKET ID-RUJUKAN\n"
+        "\nSeperti grup instansi:\n"
+    ),
     "staff_help": (
-        "Perintah grup instansi:\n"
         "/balas (/reply) TIKET teks — jawab pelapor\n"
         "/ambil (/claim) TIKET — tangani tiket\n"
         "/selesai (/close) TIKET [catatan] — tandai selesai\n"
@@ -485,11 +499,6 @@ ID_STAFF: dict[str, str] = {
         "Membalas (reply) pesan kartu tiket = menjawab pelapor. "
         "Pesan lain di grup tidak dikirim ke pelapor."
     ),
-    "dispatch_help": (
-        "\nKhusus call center: /teruskan (/assign) TIKET ID-INSTANSI, "
-        "/rujuk (/refer) TIKET ID-RUJUKAN."
-    ),
-    "supervisor_help": "\nKhusus pimpinan: /terlambat (/overdue), /statistik (/stats).",
     "delivery_blocked": (
         "⚠️ Pesan untuk pelapor {number} tidak terkirim: pelapor memblokir bot atau "
         "tidak bisa dihubungi lewat {channel}."
@@ -517,6 +526,7 @@ EN_STAFF: dict[str, str] = {
         "Response due: {deadline}{claimed}{extra}"
     ),
     "card_claimed": "\nHandled by: {who}",
+    "channel_local": "try-it console",
     "card_attachments": "\nAttachments: {count}",
     "card_contact": "\n👤 Contact shared by the citizen: {name} {number}",
     "card_contact_file": "(contact card attached)",
@@ -617,8 +627,21 @@ EN_STAFF: dict[str, str] = {
     "window_week": "Last 7 days ({first} – {last})",
     "window_day": "Last 24 hours",
     "window_days": "Last 7 days",
+    "help_heading_agency": "Agency group commands:\n",
+    "help_heading_dispatch": (
+        "Call center commands:\n"
+        "/assign (/teruskan) TICKET AGENCY-ID — route to an agency\n"
+        "/refer (/rujuk) TICKET REFERRAL-ID — refer outside the regency\n"
+        "\nAs in agency groups:\n"
+    ),
+    "help_heading_supervisor": (
+        "Supervisor commands:\n"
+        "/overdue (/terlambat) — tickets past their deadline\n"
+        "/stats (/statistik) — the last 24 hours and 7 days\n"
+        "/assign (/teruskan) TICKET AGENCY-ID, /refer (/rujuk) TICKET REFERRAL-ID\n"
+        "\nAs in agency groups:\n"
+    ),
     "staff_help": (
-        "Agency group commands:\n"
         "/reply (/balas) TICKET text — answer the citizen\n"
         "/claim (/ambil) TICKET — take the ticket\n"
         "/close (/selesai) TICKET [note] — mark resolved\n"
@@ -631,11 +654,6 @@ EN_STAFF: dict[str, str] = {
         "Replying to a ticket card answers the citizen. "
         "Other messages in the group are not sent to the citizen."
     ),
-    "dispatch_help": (
-        "\nCall center only: /assign (/teruskan) TICKET AGENCY-ID, "
-        "/refer (/rujuk) TICKET REFERRAL-ID."
-    ),
-    "supervisor_help": "\nSupervisors only: /overdue (/terlambat), /stats (/statistik).",
     "delivery_blocked": (
         "⚠️ The message to the citizen on {number} was not delivered: the citizen blocked "
         "the bot or cannot be reached on {channel}."

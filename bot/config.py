@@ -61,6 +61,10 @@ __all__ = [
 ]
 
 
+# How staff texts write each provider channel's name (the core never names one itself).
+CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp"}
+
+
 class ConfigError(Exception):
     """The configuration is unusable; `problems` holds one line per problem.
 

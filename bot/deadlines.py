@@ -313,6 +313,8 @@ def _tell_agency_batch(
 
 
 def _reminder_lines(session: Session, tickets: Sequence[Ticket], deferred: int) -> list[Line]:
+    # One ticket: the footer already says how to answer it; several: a line each.
+    several = len(tickets) > 1
     lines = [
         Line(
             session.staff_text(
@@ -322,8 +324,11 @@ def _reminder_lines(session: Session, tickets: Sequence[Ticket], deferred: int) 
                 left=_left(session, ticket),
                 deadline=session.time(ticket.deadline_at),
             )
-            + "\n"
-            + session.staff_text("reply_line", number=session.number(ticket)),
+            + (
+                "\n" + session.staff_text("reply_line", number=session.number(ticket))
+                if several
+                else ""
+            ),
             ticket,
         )
         for ticket in sorted(tickets, key=_urgency)
@@ -415,7 +420,7 @@ def announce(
             closing = session.staff_text("more_next_scan", count=more) if more else ""
             _tell_overdue_list(session, chat_id, tickets, closing, len(tickets))
         else:
-            lines = _overdue_lines(session, tickets, grouped=False, reply_lines=True)
+            lines = _overdue_lines(session, tickets, grouped=False, reply_lines=len(tickets) > 1)
             if more:
                 lines.append(Line(session.staff_text("more_next_scan", count=more)))
             _tell_agency_batch(

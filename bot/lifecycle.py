@@ -399,7 +399,7 @@ def report_undeliverable(session: Session, ticket: Ticket, reason: str, blocked:
     number = session.number(ticket)
     if blocked:
         text = session.staff_text(
-            "delivery_blocked", number=number, channel=ticket.citizen_channel.capitalize()
+            "delivery_blocked", number=number, channel=session.channel_name(ticket.citizen_channel)
         )
     else:
         text = session.staff_text("delivery_failed", number=number, reason=reason)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.catalog import say
-from bot.config import Config
+from bot.config import CHANNEL_NAMES, Config
 from bot.model import LOCAL, Attachment, Button, Outbound, Status, Ticket, TicketEvent
 from bot.store import Store
 from bot.tickets import format_number
@@ -43,6 +43,13 @@ class Session:
 
     def staff_text(self, key: str, **values: object) -> str:
         return say(self.staff_language, key, **values)
+
+    def channel_name(self, channel: str) -> str:
+        """How staff texts name a channel: the local console in words, others as their
+        provider writes its name (`bot.config.CHANNEL_NAMES`)."""
+        if channel == LOCAL:
+            return self.staff_text("channel_local")
+        return CHANNEL_NAMES.get(channel, channel.capitalize())
 
     def agency_name(self, agency_id: str) -> str:
         if not agency_id:

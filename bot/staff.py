@@ -329,12 +329,9 @@ class _StaffChat:
 
     # --- lists
     def _help(self) -> None:
-        text = self.session.staff_text("staff_help")
-        if self.role.kind in (DISPATCH, SUPERVISOR):
-            text += self.session.staff_text("dispatch_help")
-        if self.role.kind == SUPERVISOR:
-            text += self.session.staff_text("supervisor_help")
-        self.session.tell_staff(self.inbound.chat_id, text)
+        heading = {DISPATCH: "help_heading_dispatch", SUPERVISOR: "help_heading_supervisor"}
+        text = self.session.staff_text(heading.get(self.role.kind, "help_heading_agency"))
+        self.session.tell_staff(self.inbound.chat_id, text + self.session.staff_text("staff_help"))
 
     def _open_list(self) -> None:
         session = self.session

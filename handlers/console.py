@@ -16,8 +16,9 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_from_
 from bot.catalog import LANGUAGES
 from bot.config import Config
 from bot.timefmt import format_time
-from handlers.ingest import ServiceClock
+from handlers.ingest import Databases, ServiceClock
 from handlers.local import is_loopback_request
+from storage.clock import save_simulated_offset
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_ADVANCE_HOURS = 24 * 7
@@ -28,7 +29,7 @@ Simulation = Callable[[], dict[str, int] | None]
 
 
 def console_blueprint(
-    config: Config, clock: ServiceClock, simulate: Simulation | None
+    config: Config, clock: ServiceClock, databases: Databases, simulate: Simulation | None
 ) -> Blueprint:
     """`/try` and its assets, plus `/local/clock` to read and fast-forward the service clock.
 
@@ -97,6 +98,7 @@ def console_blueprint(
                 }
             ), 400
         clock.advance(timedelta(hours=hours))
+        save_simulated_offset(databases.get(), clock.offset, clock())
         scan = simulate()
         return jsonify({**clock_state(), "scan": scan}), 200
 

@@ -313,3 +313,18 @@ def m006_keyed_tables_without_rowid(db: Database) -> None:
     )
     db.execute("DROP TABLE conversations")
     db.execute("ALTER TABLE conversations_by_key RENAME TO conversations")
+
+
+@migrations()
+def m007_simulated_clock(db: Database) -> None:
+    """How far the local console's simulation moved the service clock ahead, so a
+    restart keeps it (tickets would otherwise look created in the future)."""
+    db.execute(
+        """
+        CREATE TABLE simulated_clock (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            offset_seconds REAL NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )

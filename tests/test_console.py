@@ -175,6 +175,8 @@ def test_pressed_buttons_show_their_labels_in_both_panes(page: object) -> None:
     expect(person_bubbles(page, "citizen").last).to_have_text(
         re.compile(r"^▸ (⭐ )?1\. Jalan dan jembatan rusak$")
     )
+    old_choice = pane(page, "citizen").locator(".msg .buttons button", has_text="Jalan dan")
+    expect(old_choice.first).to_be_disabled()  # an answered question's buttons are spent
     press(page, "citizen", "Lewati")
     expect(person_bubbles(page, "citizen").last).to_have_text("▸ 0. Lewati")
     press(page, "citizen", "Lewati")

@@ -60,3 +60,13 @@ def test_the_clock_only_moves_forward_by_a_sane_amount(tmp_path: Path) -> None:
         and moved.json["simulated"] is True
     )
     assert moved.json["scan"] == {"reminders": 0, "overdue_alerts": 0, "auto_closed": 0}
+
+
+def test_a_restart_keeps_the_simulated_clock(tmp_path: Path) -> None:
+    first = service_with(tmp_path)
+    moved = first.app.test_client().post("/local/clock", json={"advance_hours": 24})
+    assert moved.status_code == 200 and moved.json["offset_hours"] == 24
+    again = service_with(tmp_path)  # the same database, as after a restart
+    clock = again.app.test_client().get("/local/clock").json
+    assert clock["offset_hours"] == 24 and clock["simulated"] is True
+    assert again.app.test_client().get("/favicon.ico").status_code == 200

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.model import Attachment, Location
-from tests.harness import DISPATCH_CHAT, DLH_CHAT, PUPR_CHAT, Chat, Service
+from tests.harness import DISPATCH_CHAT, DLH_CHAT, PUPR_CHAT, SUPERVISOR_CHAT, Chat, Service
 
 PHOTO = Attachment("photo", "local:jalan.jpg", "image/jpeg", "jalan.jpg")
 
@@ -378,3 +378,22 @@ def test_commands_split_at_any_whitespace_and_keep_line_breaks(
     file_road_complaint(siti)
     pupr.says("/balas\u00a0ICT-000001\tBaris pertama\nBaris kedua")
     assert "untuk ICT-000001:\nBaris pertama\nBaris kedua" in siti.inbox()
+
+
+def test_each_staff_chat_gets_help_for_its_own_role(service: Service, pupr: Chat) -> None:
+    agency = pupr.says("/bantuan")
+    assert agency.startswith("Perintah grup instansi:\n/balas (/reply) TIKET teks")
+    assert "/teruskan" not in agency and "/terlambat" not in agency
+    dispatch = Chat(service, DISPATCH_CHAT, group=True, name="Rina").says("/bantuan")
+    assert dispatch.startswith(
+        "Perintah call center:\n/teruskan (/assign) TIKET ID-INSTANSI — teruskan ke instansi"
+    )
+    assert "Seperti grup instansi:\n/balas (/reply)" in dispatch and "/terlambat" not in dispatch
+    supervisors = Chat(service, SUPERVISOR_CHAT, group=True, name="Pak Kadis").says("/help")
+    assert supervisors.startswith("Perintah pimpinan:\n/terlambat (/overdue)")
+
+
+def test_the_card_names_the_citizens_channel_in_words(siti: Chat, pupr: Chat) -> None:
+    file_road_complaint(siti)
+    card = pupr.last_bot_message(ticket_id=1, kind="card")["text"]
+    assert "· konsol coba\n" in card and "Local" not in card

@@ -169,6 +169,7 @@ def test_full_lifecycle_with_a_whatsapp_citizen_and_a_telegram_agency(
     assert any(request.had_auth for request in twilio.media_requests)
     card = world.card()
     assert "Siti +62 812-****-7890" in card["text"] and "6281234567890" not in card["text"]
+    assert "· WhatsApp\n" in card["text"]  # the channel, as it writes its name
     photo = next(m for m in telegram.sent_to(PUPR) if m["method"] == "sendPhoto")
     uploaded = photo["params"]["photo"]
     assert isinstance(uploaded, UploadedFile) and uploaded.content == JPEG  # bytes, not a URL

@@ -19,6 +19,7 @@ const TEXT = {
     staff_on_telegram: "Grup instansi memakai Telegram (token bot terpasang).",
     clock_off: "Jam simulasi tidak tersedia saat Telegram atau WhatsApp aktif.",
     dispatch: "Call center", switch: "English",
+    stale_button: "Pilihan ini sudah lewat; pakai pesan terbaru.",
   },
   en: {
     title: "I-Ceta — local try-it console",
@@ -37,8 +38,17 @@ const TEXT = {
     staff_on_telegram: "Agency groups are on Telegram (a bot token is set).",
     clock_off: "The simulated clock is off while Telegram or WhatsApp is on.",
     dispatch: "Call center", switch: "Bahasa Indonesia",
+    stale_button: "This choice has passed; use the latest message.",
   },
 };
+
+// Sample pins the 📍 button cycles through (approximate points in Indramayu).
+const PLACES = [
+  { latitude: -6.3269, longitude: 108.3249, address: "Jl. Jend. Sudirman, Indramayu" },
+  { latitude: -6.3594, longitude: 108.2931, address: "Desa Lohbener, Kec. Lohbener" },
+  { latitude: -6.4712, longitude: 108.3073, address: "Jl. Mayor Dasuki, Jatibarang" },
+  { latitude: -6.3376, longitude: 108.3345, address: "Pasar Baru, Kec. Indramayu" },
+];
 
 let language = localStorage.getItem("iceta-language") || "id";
 let photoCount = 0;
@@ -139,6 +149,10 @@ function render(pane, messages) {
     empty.textContent = t("empty");
     list.append(empty);
   }
+  // Only the latest question's buttons still mean something; cards keep theirs (they
+  // are edited in place as the ticket changes).
+  const asking = messages.filter((m) => m.from === "bot" && m.kind !== "card" && m.buttons && m.buttons.length);
+  const current = asking.length ? asking[asking.length - 1].id : null;
   for (const message of messages) {
     const item = document.createElement("li");
     item.className = `msg ${message.from} ${message.kind}`;
@@ -155,6 +169,10 @@ function render(pane, messages) {
           const element = document.createElement("button");
           element.type = "button";
           element.textContent = button.label;
+          if (message.kind !== "card" && message.id !== current) {
+            element.disabled = true;
+            element.title = t("stale_button");
+          }
           element.addEventListener("click", () => send(pane, { button: button.data, label: button.label }));
           buttons.append(element);
         }
@@ -258,8 +276,12 @@ function wire() {
     });
     section.querySelector(".cancel-reply").addEventListener("click", () => setReply(pane, null));
   });
-  document.querySelector('[data-send="location"]').addEventListener("click", () =>
-    send("citizen", { location: { latitude: -6.3269, longitude: 108.3249, address: "Jl. Jend. Sudirman, Indramayu" } }));
+  let placeIndex = 0;
+  document.querySelector('[data-send="location"]').addEventListener("click", () => {
+    const place = PLACES[placeIndex % PLACES.length];
+    placeIndex += 1;
+    send("citizen", { location: place });
+  });
   document.querySelector('[data-send="photo"]').addEventListener("click", () => {
     photoCount += 1;
     send("citizen", { photos: [`foto-${photoCount}.jpg`] });
