@@ -32,8 +32,10 @@ if TYPE_CHECKING:
     from handlers.channels import Channel, Runtime
     from handlers.delivery import Delivery
     from handlers.delivery_process import DeliveryProcess
-    from handlers.ingest import Databases, Ingest, ServiceClock
+    from handlers.ingest import Ingest
     from handlers.web import Channels
+    from storage.clock import ServiceClock
+    from storage.connections import Databases
 
 R = TypeVar("R")
 
@@ -162,10 +164,11 @@ def build_service(
     from handlers.console import console_blueprint
     from handlers.deadlines import DeadlineJobs
     from handlers.delivery import Delivery, Sender
-    from handlers.ingest import Databases, Ingest, ServiceClock
+    from handlers.ingest import Ingest
     from handlers.local import LocalSender
     from handlers.web import create_app
-    from storage.clock import simulated_offset
+    from storage.clock import ServiceClock, simulated_offset
+    from storage.connections import Databases
     from storage.housekeeping import forget_old_deliveries
     from storage.retention import retention_job
 
@@ -413,7 +416,7 @@ def check_deadlines(config: Config, environ: Mapping[str, str], now_text: str | 
     that records every notice it sends, and outbox rows are leased before sending.
     """
     from handlers.deadlines import scan
-    from handlers.ingest import ServiceClock
+    from storage.clock import ServiceClock
 
     try:
         as_of = parse_moment(now_text, config.service.tz) if now_text else datetime.now(UTC)

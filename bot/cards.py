@@ -49,8 +49,8 @@ def location_text(ticket: Ticket) -> str:
 
 
 def card_buttons(session: Session, ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
-    if not ticket.is_open:
-        return ()
+    if not ticket.is_open or ticket.status == Status.RESOLVED:
+        return ()  # closed, or resolved and waiting for the citizen: nothing to press
     text = session.staff_text
     ticket_id = ticket.id
     if not ticket.agency_id:  # at dispatch

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from flask import Blueprint
 
     from handlers.delivery import Delivery, Sender
-    from handlers.ingest import Databases, Ingest, ServiceClock
+    from handlers.ingest import Ingest
+    from storage.clock import ServiceClock
+    from storage.connections import Databases
 
 
 class Runtime(Protocol):

@@ -16,9 +16,9 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_from_
 from bot.catalog import LANGUAGES
 from bot.config import Config
 from bot.timefmt import format_time
-from handlers.ingest import Databases, ServiceClock
 from handlers.local import is_loopback_request
-from storage.clock import save_simulated_offset
+from storage.clock import ServiceClock, save_simulated_offset
+from storage.connections import Databases
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_ADVANCE_HOURS = 24 * 7

@@ -21,8 +21,9 @@ from bot import deadlines, lifecycle
 from bot.config import Config
 from bot.model import LOCAL
 from bot.session import Session
-from handlers.ingest import Clock, Databases, utc_now
 from storage import deadlines as due
+from storage.clock import Clock, utc_now
+from storage.connections import Databases
 from storage.db import transaction
 from storage.repository import SqliteStore, record_notice
 

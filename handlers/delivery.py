@@ -21,7 +21,8 @@ from bot import lifecycle
 from bot.config import Config
 from bot.model import LOCAL, Outbound
 from bot.session import Session
-from handlers.ingest import Clock, Databases, utc_now
+from storage.clock import Clock, utc_now
+from storage.connections import Databases
 from storage.db import transaction
 from storage.outbox import (
     OutboxItem,

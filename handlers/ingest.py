@@ -8,77 +8,21 @@ then let the webhook answer. Sending happens later, from the outbox.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 
 import sqlite_utils
 
 from bot import engine
 from bot.config import Config
 from bot.model import LOCAL, Inbound, Outbound
-from storage.db import (
-    BatchFailed,
-    Checkpoints,
-    GroupCommit,
-    background_checkpoints,
-    open_database,
-)
+from storage.clock import Clock, utc_now
+from storage.connections import Databases
+from storage.db import BatchFailed, GroupCommit
 from storage.inbound import first_delivery, record_inbound
 from storage.repository import SqliteStore
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class ServiceClock:
-    """The service's clock: real time, plus an offset only the local console's
-    simulation may move forward (to see a 24-hour deadline pass in a demo)."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, span: timedelta) -> datetime:
-        with self._lock:
-            self.offset += span
-        return self()
-
-
-class Databases:
-    """One SQLite connection per thread (waitress serves from a thread pool)."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._local = threading.local()
-        open_database(self.path).close()  # create the file and migrate once, up front
-        self.checkpoints: Checkpoints | None = None
-
-    def get(self) -> sqlite_utils.Database:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = open_database(self.path)
-            if self.checkpoints is not None:  # they run in the background, not on commits
-                background_checkpoints(db)
-            self._local.db = db
-        return db
-
-    def checkpoint_in_background(self) -> Checkpoints:
-        """From now on, connections opened here leave WAL checkpoints to one background
-        thread, so no webhook's COMMIT waits for one (call before serving)."""
-        if self.checkpoints is None:
-            self.checkpoints = Checkpoints(self.path)
-            self.checkpoints.start()
-        return self.checkpoints
 
 
 class Ingest:

@@ -18,7 +18,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from bot.config import Config
 from bot.model import LOCAL, Attachment, Inbound, Location, Outbound
 from handlers.delivery import Sent
-from handlers.ingest import Databases, Ingest
+from handlers.ingest import Ingest
+from storage.connections import Databases
 from storage.outbox import chat_messages
 
 MAX_TEXT = 4096

@@ -42,8 +42,10 @@ from bot.config import Config
 from bot.model import Attachment, Button, Inbound, Location, Outbound
 from handlers.channels import Built, Wiring
 from handlers.delivery import RetryLater, Sent, Undeliverable
-from handlers.ingest import Clock, Databases, Ingest, utc_now
+from handlers.ingest import Ingest
 from handlers.vcard import parse_vcard
+from storage.clock import Clock, utc_now
+from storage.connections import Databases
 from storage.db import transaction
 from storage.media import media
 from storage.repository import SqliteStore

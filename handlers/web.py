@@ -12,8 +12,10 @@ from werkzeug.exceptions import HTTPException
 from bot.config import Config
 from bot.model import LOCAL
 from handlers.delivery import oldest_age
-from handlers.ingest import Clock, Databases, Ingest, utc_now
+from handlers.ingest import Ingest
 from handlers.local import local_blueprint
+from storage.clock import Clock, utc_now
+from storage.connections import Databases
 from storage.db import ping
 from storage.outbox import backlog, failed_count
 

@@ -44,8 +44,10 @@ from bot.tickets import format_number
 from handlers import whatsapp_window
 from handlers.channels import Built, Wiring
 from handlers.delivery import Held, RetryLater, Sent, Undeliverable
-from handlers.ingest import Clock, Databases, Ingest, utc_now
+from handlers.ingest import Ingest
 from handlers.whatsapp_window import WHATSAPP
+from storage.clock import Clock, utc_now
+from storage.connections import Databases
 from storage.db import transaction
 from storage.media import (
     add_served_media,

@@ -228,21 +228,10 @@ class SqliteStore:
         if ticket.id is None:
             raise ValueError("save_ticket needs a ticket with an id; use add_ticket")
         record = _ticket_record(ticket)
+        # the columns are `_ticket_record`'s keys: the one list of a ticket's columns
+        assignments = ", ".join(f"{column} = :{column}" for column in record)
         cursor = self.db.execute(
-            """
-            UPDATE tickets SET
-                citizen_channel = :citizen_channel, citizen_chat_id = :citizen_chat_id,
-                citizen_name = :citizen_name, citizen_phone = :citizen_phone,
-                description = :description, category_id = :category_id,
-                agency_id = :agency_id, status = :status, confidential = :confidential,
-                latitude = :latitude, longitude = :longitude, address = :address,
-                attachments = :attachments, language = :language, created_at = :created_at,
-                assigned_at = :assigned_at, deadline_at = :deadline_at,
-                first_response_at = :first_response_at, paused_at = :paused_at,
-                resolved_at = :resolved_at, closed_at = :closed_at, claimed_by = :claimed_by,
-                status_reason = :status_reason, updated_at = :updated_at
-            WHERE id = :id
-            """,
+            f"UPDATE tickets SET {assignments} WHERE id = :id",  # noqa: S608 - our own names
             {**record, "id": ticket.id},
         )
         if cursor.rowcount != 1:
@@ -395,12 +384,6 @@ class SqliteStore:
         return (row["score"], row["comment"]) if row else None
 
     # Beyond the Protocol: used by edges and the deadline scan
-
-    def record_notice(
-        self, kind: str, ticket_id: int | None, key: str, chat_id: str, at: datetime
-    ) -> bool:
-        """See `record_notice`: False if this notice was already recorded."""
-        return record_notice(self.db, kind, ticket_id, key, chat_id, at)
 
     def chat_of(self, channel: str, chat_id: str) -> str:
         """The current id of a chat, following recorded migrations (old → new)."""

@@ -18,8 +18,9 @@ from bot.config import Config, parse_config
 from bot.model import LOCAL, Inbound, Location
 from handlers.deadlines import ScanReport, scan, send_digest
 from handlers.delivery import Delivery
-from handlers.ingest import Databases, Ingest
+from handlers.ingest import Ingest
 from handlers.local import LocalSender, transcript
+from storage.connections import Databases
 
 START = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 09.00 WIB
 

@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from handlers.ingest import Databases
+from storage.connections import Databases
 from storage.db import Checkpoints, transaction
 
 

@@ -397,3 +397,13 @@ def test_the_card_names_the_citizens_channel_in_words(siti: Chat, pupr: Chat) ->
     file_road_complaint(siti)
     card = pupr.last_bot_message(ticket_id=1, kind="card")["text"]
     assert "· konsol coba\n" in card and "Local" not in card
+
+
+def test_a_resolved_card_has_no_buttons_left(siti: Chat, pupr: Chat) -> None:
+    file_road_complaint(siti)
+    assert pupr.last_bot_message(ticket_id=1, kind="card")["buttons"]
+    pupr.says("/balas ICT-000001 Sudah kami tambal")
+    pupr.presses("resolve:1")
+    card = pupr.last_bot_message(ticket_id=1, kind="card")
+    assert card["text"].startswith("✅ ICT-000001 · Selesai — menunggu konfirmasi warga")
+    assert card["buttons"] == [], "resolved: the citizen confirms, staff have nothing to press"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from handlers.ingest import Databases
+from storage.connections import Databases
 from storage.db import BatchFailed, GroupCommit, transaction
 
 THREADS = 8

@@ -62,7 +62,8 @@ def test_a_reply_committed_by_a_killed_process_is_sent_by_the_next(
         import os, signal
         from bot.config import load_config
         from bot.model import LOCAL, Inbound
-        from handlers.ingest import Databases, Ingest
+        from handlers.ingest import Ingest
+        from storage.connections import Databases
         config = load_config({str(tmp_path / "config.yaml")!r})
         ingest = Ingest(Databases(config.service.database), config, LOCAL)
         ingest.receive(Inbound(LOCAL, "citizen:siti", "crash-1", text="halo", sender_name="Siti"))

@@ -920,7 +920,7 @@ def test_record_notice_only_once(db: Database, store: SqliteStore) -> None:
     ticket = add_ticket(db)
     assert record_notice(db, "reminder", ticket.id, "12h", "-1001000000001", NOW)
     assert not record_notice(db, "reminder", ticket.id, "12h", "-1001000000001", NOW)
-    assert store.record_notice("reminder", ticket.id, "2h", "-1001000000001", NOW)
+    assert record_notice(db, "reminder", ticket.id, "2h", "-1001000000001", NOW)
     assert record_notice(db, "reminder", ticket.id, "12h", "-1001000000099", NOW)
     # Without a ticket (a daily digest) it is still recorded only once.
     assert record_notice(db, "digest", None, "2026-11-27", "-1001000000099", NOW)

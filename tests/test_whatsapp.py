@@ -15,11 +15,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from bot.config import parse_config
-from handlers.ingest import utc_now
 from handlers.telegram import RateLimits
 from handlers.whatsapp import MediaFetcher, normalise_number, parse_form, split_body
 from handlers.whatsapp_window import WHATSAPP
 from run_bot import Service, build_service
+from storage.clock import utc_now
 from tests.fakes import telegram_api as tg
 from tests.fakes import twilio_api as tw
 from tests.fakes.telegram_api import FakeTelegramApi, UploadedFile
