@@ -8,6 +8,7 @@ citizen one step and produces what the bot says back. Choices are numbered
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
@@ -60,15 +61,19 @@ STOP_WORDS = {"stop", "berhenti", "unsubscribe"}
 RESUME_WORDS = {"mulai", "start", "unstop"}
 LANGUAGE_WORDS = {"english": "en", "inggris": "en", "indonesia": "id", "bahasa": "id"}
 
-DRAFT_STATES = {
-    "description",
-    "category",
-    "location",
-    "photo",
-    "confirm",
-    "pick_ticket",
-    "confirm_complaint",
-}
+# The conversation's states (stored as text on the conversation row); what each
+# accepts and where it goes is the table `STATES` at the end of this module.
+IDLE = "idle"
+CONFIRM_COMPLAINT = "confirm_complaint"
+DESCRIPTION = "description"
+PICK_TICKET = "pick_ticket"
+CATEGORY = "category"
+LOCATION = "location"
+PHOTO = "photo"
+CONFIRM = "confirm"
+CONFIRM_FIX = "confirm_fix"
+RATE = "rate"
+RATE_COMMENT = "rate_comment"
 # Words that show a typed location is an address, not more of the complaint.
 ADDRESS_WORDS = word_set(
     """
@@ -178,12 +183,11 @@ class _Chat:
         if self._is_status_request():
             return self._status()
         replied_ticket = self._replied_ticket()
-        if replied_ticket is not None and conversation.state not in DRAFT_STATES - {"pick_ticket"}:
+        if replied_ticket is not None and conversation.state not in DRAFT_STATES - {PICK_TICKET}:
             self._set_idle()
             self._follow_up(replied_ticket)
             return replied_ticket.id
-        handler = getattr(self, f"_on_{conversation.state}", self._on_idle)
-        return handler()
+        return STATES.get(conversation.state, STATES[IDLE]).handle(self)
 
     # --- words that work everywhere
     def _expire_stale_draft(self) -> None:
@@ -211,11 +215,14 @@ class _Chat:
     def _drop_draft(self, announce: bool) -> None:
         if self.conversation.state in DRAFT_STATES and announce:
             self.reply(self.t("cancelled"))
-        if self.conversation.state in DRAFT_STATES or self.conversation.state.startswith("rate"):
+        if self.conversation.state in DRAFT_STATES or self.conversation.state in (
+            RATE,
+            RATE_COMMENT,
+        ):
             self._set_idle()
 
     def _set_idle(self) -> None:
-        self.conversation.state = "idle"
+        self.conversation.state = IDLE
         self.conversation.draft = {}
         for key in ("ticket", "pending", "pick"):
             self.conversation.context.pop(key, None)
@@ -423,7 +430,7 @@ class _Chat:
     # --- is this a complaint? (links, bank accounts, pulsa)
     def _ask_is_complaint(self) -> None:
         conversation = self.conversation
-        conversation.state = "confirm_complaint"
+        conversation.state = CONFIRM_COMPLAINT
         conversation.context["pending"] = {
             "text": self.text,
             "attachments": [a.to_dict() for a in self._files()],
@@ -492,20 +499,20 @@ class _Chat:
         stored.extend(a.to_dict() for a in files)
 
     def _start_draft(self) -> None:
-        self.conversation.state = "description"
+        self.conversation.state = DESCRIPTION
         self.conversation.draft = {}
 
     def _after_idle(self) -> None:
         """Back to idle: ask about a resolved ticket still waiting for the citizen's word."""
         conversation = self.conversation
-        if conversation.state != "idle":
+        if conversation.state != IDLE:
             return
         for ticket_id in list(conversation.context.get("confirm_queue", [])):
             ticket = self.session.store.ticket(ticket_id)
             if ticket is None or ticket.status != Status.RESOLVED:
                 conversation.context["confirm_queue"].remove(ticket_id)
                 continue
-            conversation.state = "confirm_fix"
+            conversation.state = CONFIRM_FIX
             conversation.context["ticket"] = ticket_id
             self.reply(
                 self.t(
@@ -522,7 +529,7 @@ class _Chat:
     # --- which ticket is this about?
     def _ask_which_ticket(self, tickets: list[Ticket]) -> None:
         conversation = self.conversation
-        conversation.state = "pick_ticket"
+        conversation.state = PICK_TICKET
         conversation.context["pick"] = [t.id for t in tickets]
         conversation.context["pending"] = {
             "text": self.text,
@@ -588,7 +595,7 @@ class _Chat:
     def _ask_category(self, before: str = "") -> None:
         """The category question, suggestions first (in score order, ⭐ on the best);
         a complaint that is best handled outside the regency is told where to go."""
-        self.conversation.state = "category"
+        self.conversation.state = CATEGORY
         config = self.session.config
         matcher = _memo(config, ("matcher",), lambda: Matcher(routing_options(config)))
         description = self.conversation.draft.get("description", "")
@@ -616,7 +623,7 @@ class _Chat:
         if self.word.isdecimal() and 0 <= int(self.word) <= len(categories):
             choice = int(self.word)
             self.conversation.draft["category"] = categories[choice - 1].id if choice else ""
-            self.conversation.state = "location"
+            self.conversation.state = LOCATION
             if self.conversation.draft.get("location"):
                 return self._ask_photo()
             self.reply(self.t("ask_location"), ((Button("0. " + self.t("skip"), "0"),),))
@@ -655,7 +662,7 @@ class _Chat:
         return len(words) <= ADDRESS_MAX_WORDS or any(w in ADDRESS_WORDS for w in words)
 
     def _ask_photo(self) -> None:
-        self.conversation.state = "photo"
+        self.conversation.state = PHOTO
         self.reply(self.t("ask_photo"), ((Button("0. " + self.t("skip"), "0"),),))
 
     def _on_photo(self) -> int | None:
@@ -683,7 +690,7 @@ class _Chat:
 
     def _ask_confirm(self, before: str = "") -> None:
         draft = self.conversation.draft
-        self.conversation.state = "confirm"
+        self.conversation.state = CONFIRM
         location = Location.from_dict(draft.get("location"))
         if location is None:
             where = self.t("summary_no_location")
@@ -792,7 +799,7 @@ class _Chat:
             )
             self._after_idle()
             return ticket.id
-        conversation.state = "rate"
+        conversation.state = RATE
         conversation.context["ticket"] = ticket.id
         buttons = (tuple(Button(str(score), str(score)) for score in range(1, 6)),)
         self.reply(
@@ -807,7 +814,7 @@ class _Chat:
         queue = self.conversation.context.get("confirm_queue", [])
         if ticket_id in queue:
             queue.remove(ticket_id)
-        if self.conversation.state == "confirm_fix":
+        if self.conversation.state == CONFIRM_FIX:
             self._set_idle()
 
     def _on_rate(self) -> int | None:
@@ -819,7 +826,7 @@ class _Chat:
             self.reply(self.t("ask_rating", number=self.session.number(ticket_id or 0)))
             return ticket_id
         self.session.store.add_rating(ticket_id, int(self.word), "", self.session.now)
-        self.conversation.state = "rate_comment"
+        self.conversation.state = RATE_COMMENT
         self.conversation.context["score"] = int(self.word)
         self.reply(self.t("ask_rating_comment"), ((Button("0. " + self.t("skip"), "0"),),))
         return ticket_id
@@ -912,3 +919,98 @@ def _category_menu(
     rows += [button(c.id) for c in config.categories if c.id not in suggested]
     rows.append((Button(f"0. {other}", "0"),))
     return "\n".join(lines), tuple(rows)
+
+
+# --------------------------------------------------------------------------
+# The state table: what each state accepts, where it goes, who handles it
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class State:
+    """One state of the citizen conversation. Words that work everywhere (batal, menu,
+    bantuan, status, STOP, english/indonesia, a reply to a ticket's message) are read
+    before any state (`_Chat.run`)."""
+
+    accepts: str
+    goes_to: tuple[str, ...]
+    handle: Callable[[_Chat], int | None]
+    draft: bool = False  # part of filing a complaint: cancel and expiry drop it
+
+
+STATES: dict[str, State] = {
+    IDLE: State(
+        "a greeting or menu number; a complaint of 15+ characters, a photo, a location "
+        "or a contact (starts a draft); a thank-you; a suspicious message",
+        (DESCRIPTION, CATEGORY, PICK_TICKET, CONFIRM_COMPLAINT, CONFIRM_FIX),
+        _Chat._on_idle,
+    ),
+    CONFIRM_COMPLAINT: State(
+        "1 it is a complaint, 2 it is not; anything else is read as a new message",
+        (CATEGORY, DESCRIPTION, IDLE),
+        _Chat._on_confirm_complaint,
+        draft=True,
+    ),
+    DESCRIPTION: State(
+        "the complaint's text (at least 10 characters); photos and files are attached",
+        (CATEGORY,),
+        _Chat._on_description,
+        draft=True,
+    ),
+    PICK_TICKET: State(
+        "the number of an open ticket the message is about, or the new-complaint choice",
+        (IDLE, CATEGORY, DESCRIPTION),
+        _Chat._on_pick_ticket,
+        draft=True,
+    ),
+    CATEGORY: State(
+        "a category number (0: do not know); other text is more of the complaint",
+        (LOCATION, PHOTO),
+        _Chat._on_category,
+        draft=True,
+    ),
+    LOCATION: State(
+        "a shared pin, a typed address, or 0/lewati; other text is more of the complaint",
+        (PHOTO,),
+        _Chat._on_location,
+        draft=True,
+    ),
+    PHOTO: State(
+        "photos, then selesai, or 0/lewati; other text is more of the complaint",
+        (CONFIRM,),
+        _Chat._on_photo,
+        draft=True,
+    ),
+    CONFIRM: State(
+        "1 send, 2 send confidentially, 3 cancel; other text is more of the complaint",
+        (IDLE,),
+        _Chat._on_confirm,
+        draft=True,
+    ),
+    CONFIRM_FIX: State(
+        "1 fixed (or a thank-you), 2 not fixed, for the ticket the agency resolved",
+        (RATE, CONFIRM_FIX, IDLE),
+        _Chat._on_confirm_fix,
+    ),
+    RATE: State(
+        "a rating 1-5; anything else is read as a new message", (RATE_COMMENT, IDLE), _Chat._on_rate
+    ),
+    RATE_COMMENT: State("a comment, or 0 for none", (IDLE,), _Chat._on_rate_comment),
+}
+DRAFT_STATES = frozenset(name for name, state in STATES.items() if state.draft)
+
+
+def expect_fix_confirmation(session: Session, asked: lifecycle.AskCitizen) -> None:
+    """The agency resolved a ticket: the citizen's conversation expects their answer,
+    now if it is idle, else after what they are doing (one queue per chat)."""
+    ticket = asked.ticket
+    conversation = session.store.conversation(
+        ticket.citizen_channel, ticket.citizen_chat_id
+    ) or Conversation(ticket.citizen_channel, ticket.citizen_chat_id)
+    queue = [tid for tid in conversation.context.get("confirm_queue", []) if tid != ticket.id]
+    conversation.context["confirm_queue"] = [*queue, ticket.id]
+    if conversation.state == IDLE:
+        conversation.state = CONFIRM_FIX
+        conversation.context["ticket"] = ticket.id
+    conversation.updated_at = session.now
+    session.store.save_conversation(conversation)

@@ -7,11 +7,12 @@ allows the operation and raise `NotAllowed` otherwise.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.cards import CARD_DESCRIPTION_LIMIT, refresh_card, render_card
 from bot.catalog import say
-from bot.model import Attachment, Button, Conversation, Outbound, Status, Ticket
+from bot.model import Attachment, Button, Outbound, Status, Ticket
 from bot.session import Session
 
 ACTIVE = (Status.ASSIGNED, Status.RESPONDED, Status.WAITING_CITIZEN)
@@ -264,8 +265,18 @@ def note(session: Session, ticket: Ticket, actor: str, text: str) -> None:
     session.store.save_ticket(ticket)
 
 
-def resolve(session: Session, ticket: Ticket, actor: str, closing_note: str = "") -> None:
-    """The agency says it is done; the citizen is asked to confirm."""
+@dataclass(frozen=True)
+class AskCitizen:
+    """A question the citizen must now be asked, for the conversation (its only owner,
+    bot/conversation.py) to expect."""
+
+    ticket: Ticket
+    question: str  # "confirm_fix": was it fixed?
+
+
+def resolve(session: Session, ticket: Ticket, actor: str, closing_note: str = "") -> AskCitizen:
+    """The agency says it is done; the citizen is asked to confirm (the returned
+    question is for the citizen's conversation to expect)."""
     _require(ticket, *ACTIVE)
     previous = ticket.status
     _mark_first_response(session, ticket)
@@ -283,7 +294,7 @@ def resolve(session: Session, ticket: Ticket, actor: str, closing_note: str = ""
         buttons=confirm_buttons(ticket, language),
         topic="confirm",
     )
-    _expect_confirmation(session, ticket)
+    return AskCitizen(ticket, "confirm_fix")
 
 
 def confirm_buttons(ticket: Ticket, language: str) -> tuple[tuple[Button, ...], ...]:
@@ -293,19 +304,6 @@ def confirm_buttons(ticket: Ticket, language: str) -> tuple[tuple[Button, ...], 
             Button("2. " + say(language, "confirm_not_fixed"), f"fixed:{ticket.id}:2"),
         ),
     )
-
-
-def _expect_confirmation(session: Session, ticket: Ticket) -> None:
-    conversation = session.store.conversation(
-        ticket.citizen_channel, ticket.citizen_chat_id
-    ) or Conversation(ticket.citizen_channel, ticket.citizen_chat_id)
-    queue = [tid for tid in conversation.context.get("confirm_queue", []) if tid != ticket.id]
-    conversation.context["confirm_queue"] = [*queue, ticket.id]
-    if conversation.state == "idle":
-        conversation.state = "confirm_fix"
-        conversation.context["ticket"] = ticket.id
-    conversation.updated_at = session.now
-    session.store.save_conversation(conversation)
 
 
 def confirm_fixed(session: Session, ticket: Ticket) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import deadlines, lifecycle
+from bot import conversation, deadlines, lifecycle
 from bot.model import Attachment, Button, Inbound, Status, Ticket
 from bot.session import Session
 from bot.tickets import parse_id, parse_number
@@ -224,7 +224,9 @@ class _StaffChat:
             elif command == "claim":
                 lifecycle.claim(session, ticket, self.actor)
             elif command == "close":
-                lifecycle.resolve(session, ticket, self.actor, rest)
+                conversation.expect_fix_confirmation(
+                    session, lifecycle.resolve(session, ticket, self.actor, rest)
+                )
                 self.say("resolved_staff", ticket, number=number)
             elif command == "note":
                 lifecycle.note(session, ticket, self.actor, rest)

@@ -105,3 +105,25 @@ def test_channels_are_plug_ins_the_composition_root_does_not_name() -> None:
     source = (ROOT / "run_bot.py").read_text(encoding="utf-8").lower()
     offenders = [p for p in PROVIDERS if f"handlers.{p}" in source or f"import {p}" in source]
     assert offenders == []
+
+
+def test_the_conversation_is_a_visible_state_table_with_one_owner() -> None:
+    """Every state the code moves to is a row of `bot.conversation.STATES` (what it
+    accepts, where it goes, its handler), and only bot/conversation.py writes the
+    conversation row: lifecycle returns what the citizen must be asked instead."""
+    import re
+
+    from bot import conversation
+
+    source = (ROOT / "bot" / "conversation.py").read_text(encoding="utf-8")
+    moved_to = set(re.findall(r"\.state = ([A-Z_]+)", source))
+    assert moved_to, "states are assigned through their names"
+    assert {getattr(conversation, name) for name in moved_to} <= set(conversation.STATES)
+    for name, state in conversation.STATES.items():
+        assert state.accepts and callable(state.handle), name
+        assert set(state.goes_to) <= set(conversation.STATES), name
+    for path in (ROOT / "bot").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r'\.state = "', text), f"{path.name} writes a bare state string"
+        if path.name not in ("conversation.py", "store.py"):
+            assert "save_conversation" not in text, f"{path.name} writes the conversation row"
