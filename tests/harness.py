@@ -215,6 +215,18 @@ class Chat:
         assert bot_messages, f"no bot message in {self.chat_id}"
         return bot_messages[-1]
 
+    def verify_dialog(self, steps: list[tuple[str, list[str]]]) -> None:
+        """Zulip's `verify_dialog`, exactly: for each (what the person says, every message
+        the bot answers), the bot says those messages, in that order, and nothing else."""
+        for said, expected in steps:
+            answers = [
+                m["text"]
+                for m in self.service.send(
+                    self.chat_id, said, group=self.group, name=self.name, phone=self.phone
+                )
+            ]
+            assert answers == expected, f"after {said!r} the bot said:\n" + "\n---\n".join(answers)
+
     def dialog(self, steps: list[tuple[str, list[str]]]) -> None:
         """Zulip-style: each (what the person says, phrases the bot's answer must contain)."""
         for said, expected in steps:

@@ -219,3 +219,38 @@ def test_a_photo_with_a_location_while_idle_still_starts_a_draft(
     answer = siti.says("", attachments=(PHOTO,), location=Location(-6.33, 108.32))
     assert answer == "Lampiran diterima. Sekarang ceritakan masalahnya dengan teks."
     assert Chat(service, DISPATCH_CHAT, group=True).inbox() == ""
+
+
+def test_the_whole_transcript_of_a_greeting_a_thank_you_and_a_power_cut(siti: Chat) -> None:
+    """Every message the bot says, in order and word for word (an extra or a missing
+    message fails, as in Zulip's verify_dialog)."""
+    menu = "Silakan pilih:\n1. Buat pengaduan baru\n2. Status pengaduan saya\n3. Bantuan"
+    siti.verify_dialog(
+        [
+            (
+                "Assalamualaikum, selamat pagi pak",
+                [
+                    "Selamat datang di I-Ceta, layanan pengaduan Pemerintah Kabupaten "
+                    "Indramayu. Data dan nomor Anda hanya dipakai untuk menindaklanjuti "
+                    "pengaduan Anda dan tidak dibagikan kepada pihak lain.\n\n" + menu
+                ],
+            ),
+            (
+                "terima kasih, jalannya sudah diperbaiki",
+                ["Sama-sama, terima kasih sudah memberi kabar. Bila ada masalah lain, ketik menu."],
+            ),
+            (
+                "Listrik di rumah kami mati sejak tadi malam, byar pet terus",
+                [
+                    "Masalah ini tampaknya bukan kewenangan Pemerintah Kabupaten Indramayu, "
+                    "melainkan PLN UP3 Indramayu. Silakan hubungi: telepon 123 atau aplikasi "
+                    "PLN Mobile.\nJika pengaduan Anda tetap untuk Pemkab, pilih kategorinya di "
+                    "bawah; ketik batal bila sudah cukup.\n\n"
+                    "Masalah ini termasuk kategori apa? Balas dengan nomornya.\n"
+                    "1. Jalan dan jembatan rusak\n2. Sampah dan kebersihan\n"
+                    "3. Layanan kesehatan\n4. Lampu jalan mati\n0. Lainnya / tidak tahu"
+                ],
+            ),
+            ("batal", ["Pengaduan yang sedang ditulis telah dibatalkan.\n\n" + menu]),
+        ]
+    )
