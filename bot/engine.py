@@ -1,18 +1,23 @@
-"""The core's single entry point: one inbound message, one decision.
+"""The core's single entry point: every event the edges bring, one decision each.
 
 `handle` looks at which chat a message came from (a citizen's private chat,
 an agency group, dispatch, the supervisors) and runs the matching part of the
-core. The caller wraps it in one transaction with the store it passes in.
+core. The other events are the deadline scan (`scan_deadlines`), the daily digest
+(`send_digest`), a reply that cannot reach its citizen (`delivery_failed`) and a
+notice for the staff holding a ticket (`tell_holder`). The caller wraps each in one
+transaction with the store it passes in; each returns what was said.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
+from bot import deadlines, lifecycle
 from bot.config import Config
 from bot.conversation import handle_citizen
-from bot.model import LOCAL, Inbound, Outbound
+from bot.model import LOCAL, Inbound, Outbound, Ticket
 from bot.session import Session
 from bot.staff import AGENCY, DISPATCH, SUPERVISOR, Role, handle_staff
 from bot.store import Store
@@ -48,7 +53,7 @@ def handle(
     staff_channel: str = LOCAL,
 ) -> Outcome:
     """Run one inbound message through the core as of `now`."""
-    session = Session(store=store, config=config, now=now, staff_channel=staff_channel)
+    session = _session(store, config, now, staff_channel)
     role = staff_role(config, inbound.channel, inbound.chat_id, staff_channel)
     if role is not None:
         ticket_id = handle_staff(session, inbound, role)
@@ -57,3 +62,84 @@ def handle(
     else:
         ticket_id = handle_citizen(session, inbound)
     return Outcome(ticket_id, tuple(session.said))
+
+
+def _session(store: Store, config: Config, now: datetime, staff_channel: str) -> Session:
+    return Session(store=store, config=config, now=now, staff_channel=staff_channel)
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    """What one deadline scan said and did."""
+
+    announced: deadlines.Announced
+    auto_closed: int
+    said: tuple[Outbound, ...]
+
+
+def scan_deadlines(
+    store: Store,
+    config: Config,
+    now: datetime,
+    staff_channel: str,
+    reminder_candidates: Iterable[Ticket],
+    overdue_candidates: Iterable[Ticket],
+    closable: Iterable[Ticket],
+    record: Callable[[deadlines.Notice], bool],
+) -> ScanOutcome:
+    """One deadline scan over the candidates storage found: the notices due (each said
+    only when `record` newly records it), breaches, and resolved tickets the citizen
+    never confirmed closed."""
+    session = _session(store, config, now, staff_channel)
+    plan = deadlines.plan_notices(session, reminder_candidates, overdue_candidates)
+    fresh = [notice for notice in plan.notices if record(notice)]
+    announced = deadlines.announce(session, fresh, plan.deferred)
+    window = config.sla.confirm_window
+    expired = [t for t in closable if deadlines.confirmation_expired(t, now, window)]
+    for ticket in expired:
+        lifecycle.auto_close(session, ticket)
+    return ScanOutcome(announced, len(expired), tuple(session.said))
+
+
+def send_digest(
+    store: Store, config: Config, now: datetime, staff_channel: str, day: date, chats: list[str]
+) -> tuple[Outbound, ...]:
+    """The daily digest of `day` to the given supervisor chats."""
+    session = _session(store, config, now, staff_channel)
+    deadlines.send_digest(session, day, chats)
+    return tuple(session.said)
+
+
+def delivery_failed(
+    store: Store,
+    config: Config,
+    now: datetime,
+    staff_channel: str,
+    ticket: Ticket,
+    reason: str,
+    blocked: bool,
+) -> tuple[Outbound, ...]:
+    """A reply could not reach the ticket's citizen: the staff holding it are told."""
+    session = _session(store, config, now, staff_channel)
+    lifecycle.report_undeliverable(session, ticket, reason, blocked)
+    return tuple(session.said)
+
+
+def tell_holder(
+    store: Store,
+    config: Config,
+    now: datetime,
+    staff_channel: str,
+    ticket: Ticket,
+    key: str,
+    **values: object,
+) -> tuple[Outbound, ...]:
+    """A catalog message `key` for the staff holding `ticket` (its agency, or dispatch)."""
+    session = _session(store, config, now, staff_channel)
+    session.tell_staff(
+        session.holder_chat(ticket),
+        session.staff_text(key, number=session.number(ticket), **values),
+        ticket,
+        topic="delivery",
+    )
+    return tuple(session.said)

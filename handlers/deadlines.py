@@ -17,10 +17,9 @@ from datetime import datetime, tzinfo
 
 from sqlite_utils import Database
 
-from bot import deadlines, lifecycle
+from bot import deadlines, engine
 from bot.config import Config
 from bot.model import LOCAL
-from bot.session import Session
 from storage import deadlines as due
 from storage.clock import Clock, utc_now
 from storage.connections import Databases
@@ -57,36 +56,23 @@ def scan(db: Database, config: Config, now: datetime, staff_channel: str = LOCAL
     """One deadline scan as of `now`: reminders, overdue alerts, breaches, auto-close."""
     sla = config.sla
     with transaction(db):
-        session = Session(SqliteStore(db), config, now, staff_channel)
         stages = [(offset, deadlines.reminder_label(offset)) for offset in sla.reminder_offsets]
-        reminder_candidates = due.reminder_candidates(db, deadlines.REMINDER, now, stages)
-        overdue_candidates = due.overdue_candidates(db, deadlines.OVERDUE, now, sla.overdue_repeat)
-        plan = deadlines.plan_notices(
-            session,
-            (ticket for ticket, _ in reminder_candidates),
-            (ticket for ticket, _ in overdue_candidates),
+        outcome = engine.scan_deadlines(
+            SqliteStore(db),
+            config,
+            now,
+            staff_channel,
+            (t for t, _ in due.reminder_candidates(db, deadlines.REMINDER, now, stages)),
+            (t for t, _ in due.overdue_candidates(db, deadlines.OVERDUE, now, sla.overdue_repeat)),
+            due.confirmations_expired(db, now - sla.confirm_window, limit=deadlines.MAX_AUTO_CLOSE),
+            lambda n: record_notice(db, n.kind, n.ticket.id, n.key, n.chat_id, now),
         )
-        fresh = [
-            notice
-            for notice in plan.notices
-            if record_notice(db, notice.kind, notice.ticket.id, notice.key, notice.chat_id, now)
-        ]
-        announced = deadlines.announce(session, fresh, plan.deferred)
-        expired = [
-            ticket
-            for ticket in due.confirmations_expired(
-                db, now - sla.confirm_window, limit=deadlines.MAX_AUTO_CLOSE
-            )
-            if deadlines.confirmation_expired(ticket, now, sla.confirm_window)
-        ]
-        for ticket in expired:
-            lifecycle.auto_close(session, ticket)
     return ScanReport(
         as_of=now,
-        reminders=announced.reminded,
-        overdue_alerts=announced.alerted,
-        auto_closed=len(expired),
-        messages=len(session.said),
+        reminders=outcome.announced.reminded,
+        overdue_alerts=outcome.announced.alerted,
+        auto_closed=outcome.auto_closed,
+        messages=len(outcome.said),
     )
 
 
@@ -109,9 +95,8 @@ def send_digest(db: Database, config: Config, now: datetime, staff_channel: str 
         ]
         if not chats:
             return 0
-        session = Session(SqliteStore(db), config, now, staff_channel)
-        deadlines.send_digest(session, day, chats)
-    return len(session.said)
+        said = engine.send_digest(SqliteStore(db), config, now, staff_channel, day, chats)
+    return len(said)
 
 
 class DeadlineJobs:

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot import lifecycle
+from bot import engine
 from bot.config import Config
 from bot.model import LOCAL, Outbound
-from bot.session import Session
 from storage.clock import Clock, utc_now
 from storage.connections import Databases
 from storage.db import transaction
@@ -230,8 +229,9 @@ class Delivery:
                 ticket.citizen_chat_id,
             ):
                 return
-            session = Session(store, self.config, now, self.staff_channel)
-            lifecycle.report_undeliverable(session, ticket, reason, blocked)
+            engine.delivery_failed(
+                store, self.config, now, self.staff_channel, ticket, reason, blocked
+            )
         self.wake()
 
     # --- the background loop

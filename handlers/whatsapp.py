@@ -35,11 +35,10 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot import lifecycle
+from bot import engine
 from bot.catalog import say
 from bot.config import Config
 from bot.model import Attachment, Inbound, Location, Outbound
-from bot.session import Session
 from bot.tickets import format_number
 from handlers import whatsapp_window
 from handlers.channels import Built, Wiring
@@ -312,14 +311,15 @@ class WhatsAppReceiver:
                     now,
                 )
             elif ticket is not None:
-                session = Session(store, self.config, now, self.staff_channel)
                 reason = say(
                     self.config.service.language,
                     REASONS.get(code, "reason_unknown"),
                     code=code or "?",
                     channel=whatsapp_window.DISPLAY_NAME,
                 )
-                lifecycle.report_undeliverable(session, ticket, reason, blocked=False)
+                engine.delivery_failed(
+                    store, self.config, now, self.staff_channel, ticket, reason, blocked=False
+                )
         self.wake_delivery(None)
 
 

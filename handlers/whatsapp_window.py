@@ -25,9 +25,9 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
+from bot import engine
 from bot.config import Config
 from bot.model import Outbound
-from bot.session import Session
 from storage.db import to_db_time
 from storage.outbox import release_held, requeue_held
 from storage.repository import SqliteStore, record_notice
@@ -74,14 +74,8 @@ def close(
         return
     ticket = store.ticket(ticket_id) if ticket_id is not None else None
     if ticket is not None:
-        session = Session(store, config, now, staff_channel)
-        session.tell_staff(
-            session.holder_chat(ticket),
-            session.staff_text(
-                "window_closed_staff", number=session.number(ticket), channel=DISPLAY_NAME
-            ),
-            ticket,
-            topic="delivery",
+        engine.tell_holder(
+            store, config, now, staff_channel, ticket, "window_closed_staff", channel=DISPLAY_NAME
         )
 
 

@@ -127,3 +127,14 @@ def test_the_conversation_is_a_visible_state_table_with_one_owner() -> None:
         assert not re.search(r'\.state = "', text), f"{path.name} writes a bare state string"
         if path.name not in ("conversation.py", "store.py"):
             assert "save_conversation" not in text, f"{path.name} writes the conversation row"
+
+
+def test_the_edges_enter_the_core_through_engine_only() -> None:
+    """No edge builds the core's working context itself: every event goes through
+    bot/engine.py (handle, scan_deadlines, send_digest, delivery_failed, tell_holder)."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "handlers").rglob("*.py")
+        if "bot.session" in imports_of(path)
+    ]
+    assert offenders == []
