@@ -333,6 +333,9 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
                 "replies are sent by this process"
             )
     service = build_service(config, environ, Path.cwd())
+    from bot.conversation import matcher_for
+
+    matcher_for(config)  # built now, not on the first citizen's message
     host, port = config.service.host, config.service.port
     for name in service.channels.as_dict():
         if name in service.channels.reasons:

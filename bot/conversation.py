@@ -597,7 +597,7 @@ class _Chat:
         a complaint that is best handled outside the regency is told where to go."""
         self.conversation.state = CATEGORY
         config = self.session.config
-        matcher = _memo(config, ("matcher",), lambda: Matcher(routing_options(config)))
+        matcher = matcher_for(config)
         description = self.conversation.draft.get("description", "")
         found = matcher.suggest(description)
         top = best(found)
@@ -870,6 +870,12 @@ def _hours(value: float) -> str:
 
 
 R = TypeVar("R")
+
+
+def matcher_for(config: Config) -> Matcher[Category | Referral]:
+    """The category matcher of `config`, built once (about a second for the shipped
+    config's examples); `serve` builds it at start so no citizen waits for it."""
+    return _memo(config, ("matcher",), lambda: Matcher(routing_options(config)))
 
 
 def _memo(config: Config, key: tuple[object, ...], build: Callable[[], R]) -> R:
