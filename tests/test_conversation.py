@@ -407,3 +407,74 @@ def test_a_resolved_card_has_no_buttons_left(siti: Chat, pupr: Chat) -> None:
     card = pupr.last_bot_message(ticket_id=1, kind="card")
     assert card["text"].startswith("✅ ICT-000001 · Selesai — menunggu konfirmasi warga")
     assert card["buttons"] == [], "resolved: the citizen confirms, staff have nothing to press"
+
+
+def test_the_whole_transcript_of_a_complaint_through_the_menu(service: Service, siti: Chat) -> None:
+    """Every message, in order and word for word (Zulip's verify_dialog): an extra
+    message, a missing one or a changed word fails."""
+    siti.verify_dialog(
+        [
+            (
+                "halo",
+                [
+                    "Selamat datang di I-Ceta, layanan pengaduan Pemerintah Kabupaten "
+                    "Indramayu. Data dan nomor Anda hanya dipakai untuk menindaklanjuti "
+                    "pengaduan Anda dan tidak dibagikan kepada pihak lain.\n\n"
+                    "Silakan pilih:\n1. Buat pengaduan baru\n2. Status pengaduan saya\n3. Bantuan"
+                ],
+            ),
+            (
+                "1",
+                [
+                    "Ceritakan masalahnya: apa yang terjadi dan di mana. Anda juga boleh "
+                    "mengirim foto, pesan suara atau dokumen."
+                ],
+            ),
+            (
+                "rusak",
+                [
+                    "Mohon jelaskan lebih lengkap (minimal 10 huruf), misalnya apa masalahnya "
+                    "dan di mana."
+                ],
+            ),
+            (
+                "Aspal jalan di depan SDN 1 Jatibarang berlubang",
+                [
+                    "Masalah ini termasuk kategori apa? Balas dengan nomornya.\n"
+                    "Saran kami: 1. Jalan dan jembatan rusak ⭐\n"
+                    "1. Jalan dan jembatan rusak (disarankan)\n2. Sampah dan kebersihan\n"
+                    "3. Layanan kesehatan\n0. Lainnya / tidak tahu"
+                ],
+            ),
+            ("9", ["Pilihan tidak dikenal. Balas dengan salah satu nomor di atas."]),
+            (
+                "1",
+                [
+                    "Di mana lokasinya? Bagikan lokasi (📎 → Lokasi) atau ketik alamatnya "
+                    "(jalan, desa, kecamatan). Ketik 0 untuk lewati."
+                ],
+            ),
+            (
+                "Jl. Raya Jatibarang No. 5, Kec. Jatibarang",
+                ["Kirim foto kondisinya (boleh lebih dari satu). Ketik 0 untuk lewati."],
+            ),
+            (
+                "0",
+                [
+                    "Periksa pengaduan Anda:\nKategori: Jalan dan jembatan rusak\n"
+                    "Uraian: Aspal jalan di depan SDN 1 Jatibarang berlubang\n"
+                    "Lokasi: Jl. Raya Jatibarang No. 5, Kec. Jatibarang\nLampiran: 0\n\n"
+                    "1. Kirim\n2. Kirim rahasia (nama dan nomor Anda disembunyikan dari "
+                    "instansi)\n3. Batal"
+                ],
+            ),
+            (
+                "1",
+                [
+                    "Terima kasih, pengaduan Anda tercatat dengan nomor ICT-000001.\n"
+                    "Diteruskan ke: Dinas PUPR\nBatas waktu tanggapan: 27 Nov 2026 09.00 WIB\n"
+                    "Simpan nomor ini untuk mengecek status (ketik: status ICT-000001)."
+                ],
+            ),
+        ]
+    )
