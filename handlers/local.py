@@ -211,7 +211,14 @@ def local_blueprint(
             staff += [{"chat": f"agency:{a.id}", "name": a.name} for a in config.agencies]
             if config.supervisors.staff_chats:
                 staff.append({"chat": "supervisors", "name": "Pimpinan"})
-        return jsonify({"staff": staff, "citizen": "citizen:<name>", "max_text": MAX_TEXT})
+        return jsonify(
+            {
+                "staff": staff,
+                "citizen": "citizen:<name>",
+                "max_text": MAX_TEXT,
+                "language": config.service.language,  # the page's until a person switches
+            }
+        )
 
     @blueprint.post("/messages")
     def send() -> tuple[Response, int]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import playwright.sync_api as playwright_api
 import pytest
@@ -269,3 +271,54 @@ def test_the_console_in_english_end_to_end(page: object) -> None:
     assert not any(month in clock.inner_text() for month in months_id), clock.inner_text()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "console-english.png"), full_page=True)
+
+
+def test_a_service_in_english_is_english_end_to_end(tmp_path: Path) -> None:
+    """With `service.language: en` the page, the citizen's chat, the agency's card and
+    its lateness, the clock and the notices are all English (no Indonesian month)."""
+    expect = playwright_api.expect
+    port = free_port()
+    process = start_serve(write_config(tmp_path, port, language="en"), tmp_path / "serve.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: get_json(f"{base}/healthz"))
+        with playwright_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+            )
+            # a browser far from Indramayu: bubble times still read in the service's zone
+            context = browser.new_context(
+                viewport={"width": 1400, "height": 900}, timezone_id="America/New_York"
+            )
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+            page.goto(f"{base}/try")
+            expect(page.locator("h1")).to_contain_text("local try-it console")
+            say(page, "citizen", "The road in Lohbener village has a big hole")
+            shows(page, "citizen", "Which category is it?")
+            first = get_json(f"{base}/local/messages?chat=citizen:siti")["messages"][0]
+            sent_at = datetime.fromisoformat(first["at"].replace("Z", "+00:00"))
+            wib = sent_at.astimezone(ZoneInfo("Asia/Jakarta")).strftime("%H:%M")
+            expect(pane(page, "citizen").locator(".msg .meta").first).to_contain_text(wib)
+            press(page, "citizen", "Damaged roads and bridges")
+            press(page, "citizen", "Skip")
+            press(page, "citizen", "Skip")
+            press(page, "citizen", "1. Send")
+            shows(page, "citizen", "your complaint is registered as ICT-000001")
+            card = pane(page, "staff").locator(".msg.card", has_text="ICT-000001")
+            expect(card).to_contain_text("Waiting for a response")
+            page.locator("[data-advance='24']").click()
+            expect(page.locator("#clock-result")).to_contain_text("Time moved ahead by 24 h")
+            expect(card).to_contain_text("LATE — not answered")
+            say(page, "citizen", "status")
+            shows(page, "citizen", "LATE, the response was due")
+            for name in ("citizen", "staff", "supervisors"):
+                text = pane(page, name).inner_text()
+                for month in ("Des ", "Agu ", "Okt ", "Mei "):
+                    assert month not in text, (name, month)
+            assert "Des " not in page.locator("#clock-now").inner_text()
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "console-service-english.png"), full_page=True)
+            browser.close()
+    finally:
+        stop(process)

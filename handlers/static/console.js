@@ -247,6 +247,7 @@ async function loadChats() {
   const select = document.getElementById("staff-chat");
   const body = await api("/local/chats");
   if (body.max_text) maxText = body.max_text;
+  if (!localStorage.getItem("iceta-language") && TEXT[body.language]) language = body.language;
   select.replaceChildren();
   for (const chat of body.staff.filter((c) => c.chat !== "supervisors")) {
     select.append(new Option(chat.chat === "dispatch" ? `${t("dispatch")} — ${chat.name}` : chat.name, chat.chat));
