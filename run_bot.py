@@ -11,6 +11,7 @@ wires the core, the storage and the edges together.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
 import os
@@ -62,7 +63,8 @@ class Service:
         return next((r for r in self.runtimes.get(channel, []) if isinstance(r, kind)), None)
 
 
-def channel_plugins() -> list[Channel]:
+@functools.cache
+def channel_plugins() -> tuple[Channel, ...]:
     """The one registry of channels: every module in handlers/ that exposes a `CHANNEL`
     (handlers/channels.py says what it provides), in module-name order. A new channel
     is a new module; nothing here changes."""
@@ -73,7 +75,7 @@ def channel_plugins() -> list[Channel]:
         plugin = getattr(importlib.import_module(f"handlers.{module.name}"), "CHANNEL", None)
         if plugin is not None:
             found.append(plugin)
-    return found
+    return tuple(found)
 
 
 def secret_variables() -> tuple[str, ...]:

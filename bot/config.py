@@ -20,7 +20,7 @@ import ipaddress
 import os
 import re
 import types
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import time, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -470,9 +470,9 @@ class Config(_Section):
     @model_validator(mode="after")
     def _cross_references(self) -> Config:
         found: list[tuple[str, str]] = []
-        found += _duplicates("agencies", "agency id", [a.id for a in self.agencies])
-        found += _duplicates("categories", "category id", [c.id for c in self.categories])
-        found += _duplicates("referrals", "referral id", [r.id for r in self.referrals])
+        found += _duplicates("agencies", "agency id", enumerate(a.id for a in self.agencies))
+        found += _duplicates("categories", "category id", enumerate(c.id for c in self.categories))
+        found += _duplicates("referrals", "referral id", enumerate(r.id for r in self.referrals))
         agency_ids = [agency.id for agency in self.agencies]
         for index, category in enumerate(self.categories):
             if category.agency not in agency_ids:
@@ -537,18 +537,8 @@ def _raw_cross_references(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
         ]
 
     agencies = ids("agencies")
-    found: list[tuple[str, str]] = []
-    for section, what in (("agencies", "agency id"), ("categories", "category id")):
-        first: dict[str, int] = {}
-        for index, item_id in ids(section):
-            if item_id in first:
-                found.append(
-                    (
-                        f"{section}[{index}].id",
-                        f"duplicate {what} '{item_id}' (also {section}[{first[item_id]}].id)",
-                    )
-                )
-            first.setdefault(item_id, index)
+    found = _duplicates("agencies", "agency id", agencies)
+    found += _duplicates("categories", "category id", ids("categories"))
     categories = raw.get("categories")
     if agencies and isinstance(categories, list):
         known = [agency_id for _, agency_id in agencies]
@@ -559,10 +549,11 @@ def _raw_cross_references(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-def _duplicates(section: str, what: str, ids: list[str]) -> list[tuple[str, str]]:
+def _duplicates(section: str, what: str, ids: Iterable[tuple[int, str]]) -> list[tuple[str, str]]:
+    """A problem for each id seen before, by (index in `section`, id)."""
     first: dict[str, int] = {}
     found = []
-    for index, item_id in enumerate(ids):
+    for index, item_id in ids:
         if item_id in first:
             found.append(
                 (

@@ -71,11 +71,6 @@ def reminder_label(offset: timedelta) -> str:
     return f"{offset / timedelta(hours=1):g}h"
 
 
-def awaiting_response(ticket: Ticket) -> bool:
-    """Whether the ticket's response clock is running (`Ticket.awaiting_response`)."""
-    return ticket.awaiting_response
-
-
 def reminder_due(ticket: Ticket, now: datetime, offsets: Sequence[timedelta]) -> timedelta | None:
     """The reminder whose moment came last (the smallest offset passed), while the
     deadline is still ahead; None when no reminder is due.
@@ -83,28 +78,19 @@ def reminder_due(ticket: Ticket, now: datetime, offsets: Sequence[timedelta]) ->
     A scan that missed the 12-hour reminder and runs 1 hour before the deadline
     sends only the 2-hour one: nobody needs to hear "12 hours left" then.
     """
-    if not awaiting_response(ticket):
+    if not ticket.awaiting_response or ticket.is_late(now):
         return None
     assert ticket.deadline_at is not None
-    if now >= ticket.deadline_at:
-        return None
     passed = [offset for offset in offsets if ticket.deadline_at - offset <= now]
     return min(passed) if passed else None
 
 
 def overdue_round(ticket: Ticket, now: datetime, repeat: timedelta) -> int | None:
     """0 from the deadline on, 1 after one `repeat`, 2 after two...; None while not overdue."""
-    if not awaiting_response(ticket):
+    if not ticket.is_late(now):
         return None
     assert ticket.deadline_at is not None
-    if now < ticket.deadline_at:
-        return None
     return (now - ticket.deadline_at) // repeat
-
-
-def is_overdue(ticket: Ticket, now: datetime) -> bool:
-    """Past the deadline without a first response, clock running (`Ticket.is_late`)."""
-    return ticket.is_late(now)
 
 
 def confirmation_expired(ticket: Ticket, now: datetime, window: timedelta) -> bool:
@@ -450,7 +436,7 @@ def overdue_now(session: Session) -> list[Ticket]:
     """Every ticket overdue at `session.now`, most late first: what `/overdue`, `/stats`
     and the digest count."""
     tickets = session.store.overdue_tickets(session.now)
-    return [ticket for ticket in tickets if is_overdue(ticket, session.now)]
+    return [ticket for ticket in tickets if ticket.is_late(session.now)]
 
 
 def tell_overdue(session: Session, chat_id: str) -> None:

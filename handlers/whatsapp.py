@@ -465,6 +465,16 @@ class MediaFetcher:
 # --------------------------------------------------------------------------
 
 
+def _refusal(error: TwilioRestException) -> RetryLater | Undeliverable:
+    """What Twilio refusing a message means for the outbox: try again later (rate
+    limits, Twilio's own faults) or give up (everything else)."""
+    code = str(error.code or "")
+    reason = f"Twilio {code or error.status}: {error.msg}"[:300]
+    if code in ("63018", "20429") or error.status == 429 or error.status >= 500:
+        return RetryLater(reason)
+    return Undeliverable(reason)
+
+
 def split_body(text: str, limit: int = BODY_LIMIT) -> list[str]:
     """Parts of at most `limit` characters, cut at a line or word break when possible."""
     parts: list[str] = []
@@ -539,10 +549,7 @@ class WhatsAppSender:
                 content_variables=json.dumps({"1": number}),
             )
         except TwilioRestException as error:
-            code = str(error.code or "")
-            if code in ("63018", "20429") or error.status == 429 or error.status >= 500:
-                raise RetryLater(f"Twilio {code or error.status}: {error.msg}"[:300]) from None
-            raise Undeliverable(f"Twilio {code or error.status}: {error.msg}"[:300]) from None
+            raise _refusal(error) from None
         except (TwilioException, requests.RequestException) as error:
             raise RetryLater(f"Twilio unreachable: {type(error).__name__}") from None
         return Sent([sid])
@@ -567,9 +574,7 @@ class WhatsAppSender:
             code = str(error.code or "")
             if code == "63016":
                 self._hold(outbound, "Twilio 63016: outside the 24-hour window")
-            if code in ("63018", "20429") or error.status == 429 or error.status >= 500:
-                raise RetryLater(f"Twilio {code or error.status}: {error.msg}"[:300]) from None
-            raise Undeliverable(f"Twilio {code or error.status}: {error.msg}"[:300]) from None
+            raise _refusal(error) from None
         except (TwilioException, requests.RequestException) as error:
             raise RetryLater(f"Twilio unreachable: {type(error).__name__}") from None
         return Sent(sids)

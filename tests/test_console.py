@@ -89,6 +89,14 @@ def press(page: object, name: str, label: str) -> None:
     pane(page, name).locator(".msg .buttons button", has_text=label).last.click()
 
 
+def skip_location_photo_and_send(page: object, *, english: bool = False) -> None:
+    """The citizen, at the location step, skips location and photo and sends."""
+    skip, send = ("Skip", "1. Send") if english else ("Lewati", "1. Kirim")
+    press(page, "citizen", skip)
+    press(page, "citizen", skip)
+    press(page, "citizen", send)
+
+
 def test_complaint_answered_closed_rated_then_an_overdue_alert(page: object, server: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     expect = playwright_api.expect
@@ -135,9 +143,7 @@ def test_complaint_answered_closed_rated_then_an_overdue_alert(page: object, ser
     page.locator("#citizen-name").dispatch_event("change")
     say(page, "citizen", "Sampah menumpuk di TPS Pasar Baru sudah seminggu")
     press(page, "citizen", "Sampah")
-    press(page, "citizen", "Lewati")
-    press(page, "citizen", "Lewati")
-    press(page, "citizen", "1. Kirim")
+    skip_location_photo_and_send(page)
     shows(page, "citizen", "ICT-000002")
     page.locator("[data-advance='24']").click()
     expect(page.locator("#clock-result")).to_contain_text("Waktu dimajukan 24 jam")
@@ -217,9 +223,7 @@ def test_a_late_ticket_says_so_on_its_card_and_in_the_citizens_status(page: obje
     expect = playwright_api.expect
     say(page, "citizen", "Jalan di Desa Lohbener berlubang besar sekali")
     press(page, "citizen", "Jalan dan jembatan rusak")
-    press(page, "citizen", "Lewati")
-    press(page, "citizen", "Lewati")
-    press(page, "citizen", "1. Kirim")
+    skip_location_photo_and_send(page)
     shows(page, "citizen", "ICT-000001")
     card = pane(page, "staff").locator(".msg.card", has_text="ICT-000001")
     expect(card).to_contain_text("🔴 ICT-000001")
@@ -253,9 +257,7 @@ def test_the_console_in_english_end_to_end(page: object) -> None:
     shows(page, "citizen", "Which category is it?")
     press(page, "citizen", "Damaged roads and bridges")
     expect(person_bubbles(page, "citizen").last).to_contain_text("Damaged roads and bridges")
-    press(page, "citizen", "Skip")
-    press(page, "citizen", "Skip")
-    press(page, "citizen", "1. Send")
+    skip_location_photo_and_send(page, english=True)
     shows(page, "citizen", "your complaint is registered as ICT-000001")
 
     composer = pane(page, "citizen").locator("form.composer input[name=text]")
@@ -301,9 +303,7 @@ def test_a_service_in_english_is_english_end_to_end(tmp_path: Path) -> None:
             wib = sent_at.astimezone(ZoneInfo("Asia/Jakarta")).strftime("%H:%M")
             expect(pane(page, "citizen").locator(".msg .meta").first).to_contain_text(wib)
             press(page, "citizen", "Damaged roads and bridges")
-            press(page, "citizen", "Skip")
-            press(page, "citizen", "Skip")
-            press(page, "citizen", "1. Send")
+            skip_location_photo_and_send(page, english=True)
             shows(page, "citizen", "your complaint is registered as ICT-000001")
             card = pane(page, "staff").locator(".msg.card", has_text="ICT-000001")
             expect(card).to_contain_text("Waiting for a response")
