@@ -2,10 +2,12 @@
 after it, breaches that stay with the late agency, and the numbers supervisors
 read — the daily digest, `/overdue` and `/stats`.
 
-Pure policy: time comes in as `now`, tickets come from the store. The scan in
-handlers/deadlines.py gathers candidates, records each `Notice` (so nothing is
-said twice, even by two processes) and lets `announce` say the fresh ones, all
-in one transaction.
+Pure policy: time comes in as `now`, tickets come from the store. Which reminder
+stage or overdue round is due is decided once, by the scan's queries
+(storage/deadlines.py), where they also skip what was already said. The scan in
+handlers/deadlines.py hands those (ticket, stage) pairs here, records each
+`Notice` (so nothing is said twice, even by two processes) and lets `announce` say
+the fresh ones, all in one transaction.
 
 A ticket's clock belongs to its current assignment (`assigned_at`): a transfer
 starts a new one, so reminders and alerts are keyed by it; a pause for the
@@ -47,7 +49,7 @@ _PART_ROOM = " (999/999)"
 
 
 # --------------------------------------------------------------------------
-# The policy: what is due for one ticket at `now`
+# The keys notices are recorded under, and closing unconfirmed tickets
 # --------------------------------------------------------------------------
 
 
@@ -69,28 +71,6 @@ def notice_key(stage: str | int, ticket: Ticket) -> str:
 def reminder_label(offset: timedelta) -> str:
     """`12h` for a reminder 12 hours before the deadline."""
     return f"{offset / timedelta(hours=1):g}h"
-
-
-def reminder_due(ticket: Ticket, now: datetime, offsets: Sequence[timedelta]) -> timedelta | None:
-    """The reminder whose moment came last (the smallest offset passed), while the
-    deadline is still ahead; None when no reminder is due.
-
-    A scan that missed the 12-hour reminder and runs 1 hour before the deadline
-    sends only the 2-hour one: nobody needs to hear "12 hours left" then.
-    """
-    if not ticket.awaiting_response or ticket.is_late(now):
-        return None
-    assert ticket.deadline_at is not None
-    passed = [offset for offset in offsets if ticket.deadline_at - offset <= now]
-    return min(passed) if passed else None
-
-
-def overdue_round(ticket: Ticket, now: datetime, repeat: timedelta) -> int | None:
-    """0 from the deadline on, 1 after one `repeat`, 2 after two...; None while not overdue."""
-    if not ticket.is_late(now):
-        return None
-    assert ticket.deadline_at is not None
-    return (now - ticket.deadline_at) // repeat
 
 
 def confirmation_expired(ticket: Ticket, now: datetime, window: timedelta) -> bool:
@@ -127,38 +107,32 @@ class NoticePlan:
 
 def plan_notices(
     session: Session,
-    reminder_candidates: Iterable[Ticket],
-    overdue_candidates: Iterable[Ticket],
+    reminders_due: Iterable[tuple[Ticket, str]],
+    overdue_due: Iterable[tuple[Ticket, int]],
 ) -> NoticePlan:
-    """Decide the reminders and overdue alerts due at `session.now`.
+    """Decide who hears the reminders and overdue alerts due at `session.now`.
 
-    Reminders go to the ticket's agency group. An overdue round goes to every
+    Which stage is due is storage's to say (`storage/deadlines.py` computes it where
+    it skips what was already said): a reminder comes with its label (`12h`), an
+    overdue ticket with its round. Reminders go to the ticket's agency group. An overdue round goes to every
     supervisor chat and to the agency group, with a breach notice the first
     time. Each chat hears about at most `MAX_TICKETS_PER_CHAT` tickets per
     scan, most urgent first; the rest are counted in `deferred`.
     """
-    config, now = session.config, session.now
+    config = session.config
     plan = NoticePlan()
 
-    by_chat: dict[str, list[tuple[Ticket, timedelta]]] = {}
-    for ticket in reminder_candidates:
-        offset = reminder_due(ticket, now, config.sla.reminder_offsets)
-        if offset is not None:
-            by_chat.setdefault(session.agency_chat(ticket.agency_id), []).append((ticket, offset))
+    by_chat: dict[str, list[tuple[Ticket, str]]] = {}
+    for ticket, label in reminders_due:
+        by_chat.setdefault(session.agency_chat(ticket.agency_id), []).append((ticket, label))
     for chat_id, due in by_chat.items():
         due.sort(key=lambda item: _urgency(item[0]))
-        for ticket, offset in due[:MAX_TICKETS_PER_CHAT]:
-            plan.notices.append(
-                Notice(REMINDER, ticket, notice_key(reminder_label(offset), ticket), chat_id)
-            )
+        for ticket, label in due[:MAX_TICKETS_PER_CHAT]:
+            plan.notices.append(Notice(REMINDER, ticket, notice_key(label, ticket), chat_id))
         if len(due) > MAX_TICKETS_PER_CHAT:
             plan.deferred[(REMINDER, chat_id)] = len(due) - MAX_TICKETS_PER_CHAT
 
-    late: list[tuple[Ticket, int]] = []
-    for ticket in overdue_candidates:
-        round_ = overdue_round(ticket, now, config.sla.overdue_repeat)
-        if round_ is not None:
-            late.append((ticket, round_))
+    late = list(overdue_due)
     late.sort(key=lambda item: _urgency(item[0]))
     supervisors = config.supervisors.staff_chats
     for index, (ticket, round_) in enumerate(late):

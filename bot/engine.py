@@ -82,16 +82,17 @@ def scan_deadlines(
     config: Config,
     now: datetime,
     staff_channel: str,
-    reminder_candidates: Iterable[Ticket],
-    overdue_candidates: Iterable[Ticket],
+    reminders_due: Iterable[tuple[Ticket, str]],
+    overdue_due: Iterable[tuple[Ticket, int]],
     closable: Iterable[Ticket],
     record: Callable[[deadlines.Notice], bool],
 ) -> ScanOutcome:
-    """One deadline scan over the candidates storage found: the notices due (each said
-    only when `record` newly records it), breaches, and resolved tickets the citizen
+    """One deadline scan over what storage found due (reminders with their stage label,
+    overdue tickets with their alert round): the notices (each said only when `record`
+    newly records it), breaches, and resolved tickets the citizen
     never confirmed closed."""
     session = _session(store, config, now, staff_channel)
-    plan = deadlines.plan_notices(session, reminder_candidates, overdue_candidates)
+    plan = deadlines.plan_notices(session, reminders_due, overdue_due)
     fresh = [notice for notice in plan.notices if record(notice)]
     announced = deadlines.announce(session, fresh, plan.deferred)
     window = config.sla.confirm_window

@@ -62,8 +62,8 @@ def scan(db: Database, config: Config, now: datetime, staff_channel: str = LOCAL
             config,
             now,
             staff_channel,
-            (t for t, _ in due.reminder_candidates(db, deadlines.REMINDER, now, stages)),
-            (t for t, _ in due.overdue_candidates(db, deadlines.OVERDUE, now, sla.overdue_repeat)),
+            due.reminder_candidates(db, deadlines.REMINDER, now, stages),
+            due.overdue_candidates(db, deadlines.OVERDUE, now, sla.overdue_repeat),
             due.confirmations_expired(db, now - sla.confirm_window, limit=deadlines.MAX_AUTO_CLOSE),
             lambda n: record_notice(db, n.kind, n.ticket.id, n.key, n.chat_id, now),
         )

@@ -40,7 +40,11 @@ def reminder_candidates(
     has no `kind` notice yet, with that stage's label; nearest deadline first.
 
     `stages` are (time before the deadline, label). A ticket's stage is the
-    smallest offset whose moment has passed, while the deadline is still ahead.
+    smallest offset whose moment has passed, while the deadline is still ahead: a
+    scan that missed the 12-hour reminder and runs 1 hour before the deadline sends
+    only the 2-hour one (nobody needs to hear "12 hours left" then). At the deadline
+    a ticket is overdue, no longer reminded. This is the one place the stage is
+    decided; `bot.deadlines.plan_notices` takes it as given.
     """
     if not stages:
         return []
@@ -82,8 +86,8 @@ def overdue_candidates(
 ) -> list[tuple[Ticket, int]]:
     """Overdue tickets whose current alert round has no `kind` notice yet, with the round.
 
-    Round 0 starts at the deadline, round n after n × `repeat`; computed in whole
-    microseconds, exactly as `bot.deadlines.overdue_round` does. Most late first.
+    Round 0 starts at the deadline, round n after n × `repeat` (whole microseconds).
+    The one place the round is decided. Most late first.
     """
     rows = db.query(
         """

@@ -87,63 +87,57 @@ def file_tickets(service: Service, count: int, category: str = "jalan") -> list[
 
 
 # --------------------------------------------------------------------------
-# The policy, pure
+# What is due: the scan's queries decide the stage, once
 # --------------------------------------------------------------------------
 
-
-def awaiting(deadline: datetime = DEADLINE, **changes: object) -> Ticket:
-    ticket = Ticket(
-        id=7,
-        citizen_channel=LOCAL,
-        citizen_chat_id="citizen:siti",
-        citizen_name="Siti",
-        description="Jalan berlubang",
-        created_at=START,
-        agency_id="pupr",
-        status=Status.ASSIGNED,
-        assigned_at=deadline - timedelta(hours=24),
-        deadline_at=deadline,
-    )
-    for name, value in changes.items():
-        setattr(ticket, name, value)
-    return ticket
-
-
 OFFSETS = [timedelta(hours=12), timedelta(hours=2)]
+STAGES = [(offset, deadlines.reminder_label(offset)) for offset in OFFSETS]
+
+
+def reminder_stages(service: Service, now: datetime) -> list[str]:
+    db = service.databases.get()
+    return [stage for _, stage in due.reminder_candidates(db, deadlines.REMINDER, now, STAGES)]
+
+
+def overdue_rounds(service: Service, now: datetime) -> list[int]:
+    db = service.databases.get()
+    repeat = timedelta(hours=24)
+    return [round_ for _, round_ in due.overdue_candidates(db, deadlines.OVERDUE, now, repeat)]
 
 
 @pytest.mark.parametrize(
     ("before_deadline", "expected"),
     [
-        (timedelta(hours=12, microseconds=1), None),
-        (timedelta(hours=12), timedelta(hours=12)),
-        (timedelta(hours=2, microseconds=1), timedelta(hours=12)),
-        (timedelta(hours=2), timedelta(hours=2)),
-        (timedelta(microseconds=1), timedelta(hours=2)),
-        (timedelta(0), None),  # at the deadline it is overdue, no longer a reminder
+        (timedelta(hours=12, microseconds=1), []),
+        (timedelta(hours=12), ["12h"]),
+        (timedelta(hours=2, microseconds=1), ["12h"]),
+        (timedelta(hours=2), ["2h"]),
+        (timedelta(microseconds=1), ["2h"]),
+        (timedelta(0), []),  # at the deadline it is overdue, no longer a reminder
     ],
 )
 def test_the_reminder_due_is_the_last_one_whose_moment_came(
-    before_deadline: timedelta, expected: timedelta | None
+    service: Service, siti: Chat, before_deadline: timedelta, expected: list[str]
 ) -> None:
-    assert deadlines.reminder_due(awaiting(), DEADLINE - before_deadline, OFFSETS) == expected
+    file_road_complaint(siti)
+    assert reminder_stages(service, DEADLINE - before_deadline) == expected
 
 
 @pytest.mark.parametrize(
     ("after_deadline", "expected"),
     [
-        (timedelta(microseconds=-1), None),
-        (timedelta(0), 0),
-        (timedelta(hours=24, microseconds=-1), 0),
-        (timedelta(hours=24), 1),
-        (timedelta(days=3, hours=1), 3),
+        (timedelta(microseconds=-1), []),
+        (timedelta(0), [0]),
+        (timedelta(hours=24, microseconds=-1), [0]),
+        (timedelta(hours=24), [1]),
+        (timedelta(days=3, hours=1), [3]),
     ],
 )
 def test_overdue_rounds_start_at_the_deadline_and_repeat(
-    after_deadline: timedelta, expected: int | None
+    service: Service, siti: Chat, after_deadline: timedelta, expected: list[int]
 ) -> None:
-    now = DEADLINE + after_deadline
-    assert deadlines.overdue_round(awaiting(), now, timedelta(hours=24)) == expected
+    file_road_complaint(siti)
+    assert overdue_rounds(service, DEADLINE + after_deadline) == expected
 
 
 @pytest.mark.parametrize(
@@ -151,18 +145,26 @@ def test_overdue_rounds_start_at_the_deadline_and_repeat(
     [
         {"status": Status.RESPONDED, "first_response_at": START},
         {"status": Status.WAITING_CITIZEN, "paused_at": START},
-        {"status": Status.RESOLVED, "first_response_at": START},
+        {"status": Status.RESOLVED, "first_response_at": START, "resolved_at": START},
         {"status": Status.NEW, "agency_id": ""},
         {"status": Status.CLOSED},
     ],
 )
 def test_answered_waiting_resolved_or_unrouted_tickets_have_no_clock(
-    changes: dict[str, object],
+    service: Service, siti: Chat, changes: dict[str, object]
 ) -> None:
-    ticket = awaiting(**changes)
+    file_road_complaint(siti)
+    db = service.databases.get()
+    store = SqliteStore(db)
+    ticket = store.ticket(1)
+    assert ticket is not None and ticket.deadline_at == DEADLINE
+    for name, value in changes.items():
+        setattr(ticket, name, value)
+    with transaction(db):
+        store.save_ticket(ticket)
     late = DEADLINE + timedelta(days=2)
-    assert deadlines.reminder_due(ticket, DEADLINE - timedelta(hours=1), OFFSETS) is None
-    assert deadlines.overdue_round(ticket, late, timedelta(hours=24)) is None
+    assert reminder_stages(service, DEADLINE - timedelta(hours=1)) == []
+    assert overdue_rounds(service, late) == []
     assert not ticket.is_late(late)
 
 
@@ -593,23 +595,25 @@ def test_no_query_of_a_scan_or_the_digest_reads_a_whole_table(
         assert index in used
 
 
-def test_the_queries_and_the_policy_agree_on_notice_keys(service: Service, siti: Chat) -> None:
+def test_a_scan_records_the_stage_its_query_found_and_says_it_once(
+    service: Service, siti: Chat
+) -> None:
     file_road_complaint(siti)
     db = service.databases.get()
     now = DEADLINE - timedelta(hours=2)
-    stages = [(offset, deadlines.reminder_label(offset)) for offset in OFFSETS]
-    [(ticket, stage)] = due.reminder_candidates(db, deadlines.REMINDER, now, stages)
-    assert stage == "2h" and deadlines.reminder_due(ticket, now, OFFSETS) == timedelta(hours=2)
-    service.clock.now = now
-    service.scan_deadlines()
-    assert due.reminder_candidates(db, deadlines.REMINDER, now, stages) == []
+    [(ticket, stage)] = due.reminder_candidates(db, deadlines.REMINDER, now, STAGES)
+    assert stage == "2h"
+    at(service, now)
+    keys = [row["key"] for row in db.query("SELECT key FROM notices WHERE kind = 'reminder'")]
+    assert keys == [deadlines.notice_key("2h", ticket)]
+    assert reminder_stages(service, now) == []
     later = DEADLINE + timedelta(hours=48, microseconds=5)
-    [(ticket, round_)] = due.overdue_candidates(db, deadlines.OVERDUE, later, timedelta(hours=24))
-    assert round_ == 2 == deadlines.overdue_round(ticket, later, timedelta(hours=24))
-    [(_, round_)] = due.overdue_candidates(
-        db, deadlines.OVERDUE, later - timedelta(microseconds=6), timedelta(hours=24)
-    )
-    assert round_ == 1
+    assert overdue_rounds(service, later) == [2]
+    assert overdue_rounds(service, later - timedelta(microseconds=6)) == [1]
+    at(service, later)
+    keys = [row["key"] for row in db.query("SELECT key FROM notices WHERE kind = 'overdue'")]
+    assert set(keys) == {deadlines.notice_key(2, ticket)}
+    assert overdue_rounds(service, later) == []
 
 
 def test_english_staff_texts(tmp_path: Path) -> None:
