@@ -166,6 +166,7 @@ ID: dict[str, str] = {
     "reopened": ("Terima kasih. Pengaduan {number} dibuka kembali dan {agency} sudah diberi tahu."),
     "ask_rating": "Terima kasih! Beri nilai layanan untuk {number}: 1 (buruk) sampai 5 (sangat baik).",
     "closed_thanks": "Terima kasih atas konfirmasinya. Pengaduan {number} ditutup.",
+    "rating_range": "Nilai diisi angka 1 (buruk) sampai 5 (sangat baik). Berapa nilai Anda untuk {number}?",
     "ask_rating_comment": "Ada komentar? Ketik komentar Anda, atau 0 untuk lewati.",
     "rating_thanks": "Terima kasih atas penilaian Anda. Pengaduan {number} ditutup.",
     "auto_closed": (
@@ -334,6 +335,7 @@ EN: dict[str, str] = {
     "reopened": "Thank you. Complaint {number} is reopened and {agency} has been told.",
     "ask_rating": "Thank you! Rate the service for {number}: 1 (poor) to 5 (excellent).",
     "closed_thanks": "Thank you for confirming. Complaint {number} is closed.",
+    "rating_range": "A rating is a number from 1 (poor) to 5 (excellent). How do you rate {number}?",
     "ask_rating_comment": "Any comment? Type it, or 0 to skip.",
     "rating_thanks": "Thank you for your rating. Complaint {number} is closed.",
     "auto_closed": (

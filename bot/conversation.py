@@ -823,7 +823,7 @@ class _Chat:
             if not self.word.isdecimal() and len(self.text) >= FAST_PATH_LENGTH:
                 self._set_idle()  # they moved on to something else
                 return self._on_idle()
-            self.reply(self.t("ask_rating", number=self.session.number(ticket_id or 0)))
+            self.reply(self.t("rating_range", number=self.session.number(ticket_id or 0)))
             return ticket_id
         self.session.store.add_rating(ticket_id, int(self.word), "", self.session.now)
         self.conversation.state = RATE_COMMENT

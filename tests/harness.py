@@ -226,10 +226,3 @@ class Chat:
                 )
             ]
             assert answers == expected, f"after {said!r} the bot said:\n" + "\n---\n".join(answers)
-
-    def dialog(self, steps: list[tuple[str, list[str]]]) -> None:
-        """Zulip-style: each (what the person says, phrases the bot's answer must contain)."""
-        for said, expected in steps:
-            answer = self.says(said)
-            for phrase in expected:
-                assert phrase in answer, f"after {said!r} expected {phrase!r} in:\n{answer}"

@@ -15,6 +15,41 @@ from tests.harness import DISPATCH_CHAT, DLH_CHAT, PUPR_CHAT, SUPERVISOR_CHAT, C
 
 PHOTO = Attachment("photo", "local:jalan.jpg", "image/jpeg", "jalan.jpg")
 
+# The bot's exact words at each step (verify_dialog compares every message, in order).
+WELCOME = (
+    "Selamat datang di I-Ceta, layanan pengaduan Pemerintah Kabupaten Indramayu. Data dan "
+    "nomor Anda hanya dipakai untuk menindaklanjuti pengaduan Anda dan tidak dibagikan "
+    "kepada pihak lain.\n\nSilakan pilih:\n1. Buat pengaduan baru\n2. Status pengaduan "
+    "saya\n3. Bantuan"
+)
+ASK_DESCRIPTION = (
+    "Ceritakan masalahnya: apa yang terjadi dan di mana. Anda juga boleh mengirim foto, "
+    "pesan suara atau dokumen."
+)
+TOO_SHORT = "Mohon jelaskan lebih lengkap (minimal 10 huruf), misalnya apa masalahnya dan di mana."
+ROAD_CATEGORIES = (
+    "Masalah ini termasuk kategori apa? Balas dengan nomornya.\n"
+    "Saran kami: 1. Jalan dan jembatan rusak ⭐\n"
+    "1. Jalan dan jembatan rusak (disarankan)\n2. Sampah dan kebersihan\n"
+    "3. Layanan kesehatan\n0. Lainnya / tidak tahu"
+)
+ASK_LOCATION = (
+    "Di mana lokasinya? Bagikan lokasi (📎 → Lokasi) atau ketik alamatnya (jalan, desa, "
+    "kecamatan). Ketik 0 untuk lewati."
+)
+ASK_PHOTO = "Kirim foto kondisinya (boleh lebih dari satu). Ketik 0 untuk lewati."
+SEND_CHOICES = (
+    "1. Kirim\n2. Kirim rahasia (nama dan nomor Anda disembunyikan dari instansi)\n3. Batal"
+)
+
+
+def filed(agency: str, number: str = "ICT-000001") -> str:
+    return (
+        f"Terima kasih, pengaduan Anda tercatat dengan nomor {number}.\n"
+        f"Diteruskan ke: {agency}\nBatas waktu tanggapan: 27 Nov 2026 09.00 WIB\n"
+        f"Simpan nomor ini untuk mengecek status (ketik: status {number})."
+    )
+
 
 @pytest.fixture
 def service(tmp_path: Path) -> Service:
@@ -40,67 +75,57 @@ def file_road_complaint(siti: Chat) -> None:
 
 
 def test_greeting_shows_welcome_with_data_use_then_menu(siti: Chat) -> None:
-    siti.dialog(
+    welcome_back = (
+        "Halo Siti Aminah, selamat datang kembali di I-Ceta.\n\n"
+        "Silakan pilih:\n1. Buat pengaduan baru\n2. Status pengaduan saya\n3. Bantuan"
+    )
+    siti.verify_dialog(
         [
+            ("halo", [WELCOME]),
+            ("/start", [welcome_back]),
+            ("oke", [welcome_back]),  # short text while idle: the menu again
             (
-                "halo",
+                "3",
                 [
-                    "Selamat datang di I-Ceta",
-                    "hanya dipakai untuk menindaklanjuti pengaduan",
-                    "1. Buat pengaduan baru",
-                    "2. Status pengaduan saya",
-                    "3. Bantuan",
+                    "Cara memakai I-Ceta:\n• Ceritakan masalah Anda dalam satu pesan (mis. "
+                    '"Jalan di Desa Lohbener berlubang besar"), lalu pilih kategori, kirim '
+                    "lokasi dan foto.\n• Anda akan menerima nomor tiket. Instansi wajib "
+                    "menanggapi dalam 24 jam.\n• Ketik status untuk melihat pengaduan Anda, "
+                    "batal untuk membatalkan, menu untuk kembali ke menu.\n• Ketik english "
+                    "to switch to English."
                 ],
             ),
-            ("/start", ["Halo Siti Aminah, selamat datang kembali", "1. Buat pengaduan baru"]),
-            ("oke", ["1. Buat pengaduan baru"]),  # short text while idle: the menu again
-            ("3", ["Cara memakai I-Ceta", "24 jam"]),
         ]
     )
 
 
 def test_full_complaint_through_the_menu(service: Service, siti: Chat) -> None:
-    siti.dialog(
+    """Every message, in order and word for word (Zulip's verify_dialog): an extra
+    message, a missing one or a changed word fails."""
+    siti.verify_dialog(
         [
-            ("halo", ["1. Buat pengaduan baru"]),
-            ("1", ["Ceritakan masalahnya"]),
-            ("rusak", ["Mohon jelaskan lebih lengkap"]),
-            (
-                "Aspal jalan di depan SDN 1 Jatibarang berlubang",
-                [
-                    "kategori apa",
-                    "1. Jalan dan jembatan rusak (disarankan)",
-                    "2. Sampah dan kebersihan\n",
-                    "0. Lainnya / tidak tahu",
-                ],
-            ),
-            ("9", ["Pilihan tidak dikenal"]),
-            ("1", ["Di mana lokasinya"]),
-            ("Jl. Raya Jatibarang No. 5, Kec. Jatibarang", ["Kirim foto"]),
+            ("halo", [WELCOME]),
+            ("1", [ASK_DESCRIPTION]),
+            ("rusak", [TOO_SHORT]),
+            ("Aspal jalan di depan SDN 1 Jatibarang berlubang", [ROAD_CATEGORIES]),
+            ("9", ["Pilihan tidak dikenal. Balas dengan salah satu nomor di atas."]),
+            ("1", [ASK_LOCATION]),
+            ("Jl. Raya Jatibarang No. 5, Kec. Jatibarang", [ASK_PHOTO]),
         ]
     )
     assert "Foto diterima (1)" in siti.says("", attachments=(PHOTO,))
-    siti.dialog(
+    siti.verify_dialog(
         [
             (
                 "selesai",
                 [
-                    "Periksa pengaduan Anda",
-                    "Kategori: Jalan dan jembatan rusak",
-                    "Uraian: Aspal jalan di depan SDN 1 Jatibarang berlubang",
-                    "Lokasi: Jl. Raya Jatibarang No. 5, Kec. Jatibarang",
-                    "Lampiran: 1",
-                    "1. Kirim\n2. Kirim rahasia",
+                    "Periksa pengaduan Anda:\nKategori: Jalan dan jembatan rusak\n"
+                    "Uraian: Aspal jalan di depan SDN 1 Jatibarang berlubang\n"
+                    "Lokasi: Jl. Raya Jatibarang No. 5, Kec. Jatibarang\nLampiran: 1\n\n"
+                    + SEND_CHOICES
                 ],
             ),
-            (
-                "1",
-                [
-                    "nomor ICT-000001",
-                    "Diteruskan ke: Dinas PUPR",
-                    "Batas waktu tanggapan: 27 Nov 2026 09.00 WIB",
-                ],
-            ),
+            ("1", [filed("Dinas PUPR")]),
         ]
     )
     [ticket] = service.rows("select * from tickets")
@@ -122,10 +147,20 @@ def test_fast_path_with_shared_location_and_confidential_send(service: Service, 
     assert "2. Sampah dan kebersihan (disarankan)" in answer
     assert "Di mana lokasinya" in siti.says("2")
     assert "Kirim foto" in siti.says("", location=Location(-6.3269, 108.3249))
-    siti.dialog(
+    siti.verify_dialog(
         [
-            ("lewati", ["Lokasi: titik lokasi dibagikan", "Lampiran: 0"]),
-            ("2", ["ICT-000001", "Dinas Lingkungan Hidup", "Identitas Anda dirahasiakan"]),
+            (
+                "lewati",
+                [
+                    "Periksa pengaduan Anda:\nKategori: Sampah dan kebersihan\n"
+                    "Uraian: Sampah menumpuk di TPS Pasar Baru, bau sekali sampai ke rumah "
+                    "warga\nLokasi: titik lokasi dibagikan\nLampiran: 0\n\n" + SEND_CHOICES
+                ],
+            ),
+            (
+                "2",
+                [filed("Dinas Lingkungan Hidup") + "\nIdentitas Anda dirahasiakan dari instansi."],
+            ),
         ]
     )
     card = Chat(service, DLH_CHAT, group=True).last_bot_message(kind="card")
@@ -270,12 +305,27 @@ def test_agency_reply_resolution_confirmation_and_rating(
         "menyatakan pengaduan ICT-000001 sudah selesai" in asked
         and "Catatan: Lubang sudah ditambal" in asked
     )
-    siti.dialog(
+    siti.verify_dialog(
         [
-            ("1", ["Beri nilai layanan untuk ICT-000001"]),
-            ("7", ["Beri nilai"]),
-            ("5", ["Ada komentar?"]),
-            ("Cepat sekali, terima kasih", ["Terima kasih atas penilaian Anda"]),
+            (
+                "1",
+                [
+                    "Terima kasih! Beri nilai layanan untuk ICT-000001: 1 (buruk) sampai "
+                    "5 (sangat baik)."
+                ],
+            ),
+            (
+                "7",
+                [
+                    "Nilai diisi angka 1 (buruk) sampai 5 (sangat baik). Berapa nilai Anda "
+                    "untuk ICT-000001?"
+                ],
+            ),
+            ("5", ["Ada komentar? Ketik komentar Anda, atau 0 untuk lewati."]),
+            (
+                "Cepat sekali, terima kasih",
+                ["Terima kasih atas penilaian Anda. Pengaduan ICT-000001 ditutup."],
+            ),
         ]
     )
     assert service.rows("select score, comment from ratings") == [
@@ -407,74 +457,3 @@ def test_a_resolved_card_has_no_buttons_left(siti: Chat, pupr: Chat) -> None:
     card = pupr.last_bot_message(ticket_id=1, kind="card")
     assert card["text"].startswith("✅ ICT-000001 · Selesai — menunggu konfirmasi warga")
     assert card["buttons"] == [], "resolved: the citizen confirms, staff have nothing to press"
-
-
-def test_the_whole_transcript_of_a_complaint_through_the_menu(service: Service, siti: Chat) -> None:
-    """Every message, in order and word for word (Zulip's verify_dialog): an extra
-    message, a missing one or a changed word fails."""
-    siti.verify_dialog(
-        [
-            (
-                "halo",
-                [
-                    "Selamat datang di I-Ceta, layanan pengaduan Pemerintah Kabupaten "
-                    "Indramayu. Data dan nomor Anda hanya dipakai untuk menindaklanjuti "
-                    "pengaduan Anda dan tidak dibagikan kepada pihak lain.\n\n"
-                    "Silakan pilih:\n1. Buat pengaduan baru\n2. Status pengaduan saya\n3. Bantuan"
-                ],
-            ),
-            (
-                "1",
-                [
-                    "Ceritakan masalahnya: apa yang terjadi dan di mana. Anda juga boleh "
-                    "mengirim foto, pesan suara atau dokumen."
-                ],
-            ),
-            (
-                "rusak",
-                [
-                    "Mohon jelaskan lebih lengkap (minimal 10 huruf), misalnya apa masalahnya "
-                    "dan di mana."
-                ],
-            ),
-            (
-                "Aspal jalan di depan SDN 1 Jatibarang berlubang",
-                [
-                    "Masalah ini termasuk kategori apa? Balas dengan nomornya.\n"
-                    "Saran kami: 1. Jalan dan jembatan rusak ⭐\n"
-                    "1. Jalan dan jembatan rusak (disarankan)\n2. Sampah dan kebersihan\n"
-                    "3. Layanan kesehatan\n0. Lainnya / tidak tahu"
-                ],
-            ),
-            ("9", ["Pilihan tidak dikenal. Balas dengan salah satu nomor di atas."]),
-            (
-                "1",
-                [
-                    "Di mana lokasinya? Bagikan lokasi (📎 → Lokasi) atau ketik alamatnya "
-                    "(jalan, desa, kecamatan). Ketik 0 untuk lewati."
-                ],
-            ),
-            (
-                "Jl. Raya Jatibarang No. 5, Kec. Jatibarang",
-                ["Kirim foto kondisinya (boleh lebih dari satu). Ketik 0 untuk lewati."],
-            ),
-            (
-                "0",
-                [
-                    "Periksa pengaduan Anda:\nKategori: Jalan dan jembatan rusak\n"
-                    "Uraian: Aspal jalan di depan SDN 1 Jatibarang berlubang\n"
-                    "Lokasi: Jl. Raya Jatibarang No. 5, Kec. Jatibarang\nLampiran: 0\n\n"
-                    "1. Kirim\n2. Kirim rahasia (nama dan nomor Anda disembunyikan dari "
-                    "instansi)\n3. Batal"
-                ],
-            ),
-            (
-                "1",
-                [
-                    "Terima kasih, pengaduan Anda tercatat dengan nomor ICT-000001.\n"
-                    "Diteruskan ke: Dinas PUPR\nBatas waktu tanggapan: 27 Nov 2026 09.00 WIB\n"
-                    "Simpan nomor ini untuk mengecek status (ketik: status ICT-000001)."
-                ],
-            ),
-        ]
-    )
