@@ -36,10 +36,10 @@ What the client sends and how it reads answers (what this stand-in reproduces):
   record: ..."`` for GETs), as long as the body is NOT shaped like RFC 9457 (no
   ``type``/``title``) -- Twilio's classic ``{"code", "message", "more_info", "status"}``.
 
-Served routes: create (above), ``GET .../Messages/{Sid}.json`` (fetch), ``GET .../Messages.json``
-(list, filters ``To`` / ``From``), ``GET .../Messages/{Sid}/Media/{MediaSid}`` (307 to a
-short-lived, unauthenticated ``{base}/media-store/<token>`` URL serving the bytes), the same
-with ``.json`` (media metadata). Anything else: Twilio's 404 (20404) or 405 (20004).
+Served routes, only what the product calls: create (above) and
+``GET .../Messages/{Sid}/Media/{MediaSid}`` (307 to a short-lived, unauthenticated
+``{base}/media-store/<token>`` URL serving the bytes). Anything else, Twilio's fetch and list
+of messages and media metadata included: Twilio's 404 (20404) or 405 (20004).
 
 Validation follows Twilio's synchronous errors: 21604 / 21603 missing To / From, 21211 /
 21212 bad numbers, 21910 mixed channels, 21619 nothing to send, 21617 body over 1600
@@ -149,11 +149,7 @@ _CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 _BASE_PATH = f"/{API_VERSION}/Accounts/"
 _ROUTES: list[tuple[str, re.Pattern[str]]] = [
     ("messages", re.compile(r"/2010-04-01/Accounts/([^/]+)/Messages\.json")),
-    ("message", re.compile(r"/2010-04-01/Accounts/([^/]+)/Messages/([^/]+)\.json")),
-    (
-        "media",
-        re.compile(r"/2010-04-01/Accounts/([^/]+)/Messages/([^/]+)/Media/([^/.]+)(\.json)?"),
-    ),
+    ("media", re.compile(r"/2010-04-01/Accounts/([^/]+)/Messages/([^/]+)/Media/([^/.]+)")),
     ("store", re.compile(r"/media-store/([^/]+)")),
 ]
 
@@ -761,19 +757,6 @@ class FakeTwilioApi:
             )
         return "\n".join(lines)
 
-    def clear(self) -> None:
-        """Forget recorded messages, attempts, callbacks and media requests.
-
-        Stored resources (GET still works), media, windows and pending failures stay.
-        """
-        with self._cond:
-            self._messages.clear()
-            self._attempts.clear()
-            self._callbacks.clear()
-            self._media_requests.clear()
-
-    # ---- error injection ------------------------------------------------------------------
-
     def fail_next(
         self,
         *,
@@ -1100,17 +1083,11 @@ class FakeTwilioApi:
                 return reply
             if match.group(1) != self.account_sid:
                 return self._not_found(path)
-            if name == "messages":
-                if method == "POST":
-                    return self._create(handler, body)
-                if method == "GET":
-                    return self._list(query)
-            elif name == "message":
-                if method == "GET":
-                    return self._fetch(match.group(2), path)
-            elif name == "media" and method == "GET":
+            if name == "messages" and method == "POST":
+                return self._create(handler, body)
+            if name == "media" and method == "GET":
                 self._note_media(path, had_auth=True)
-                return self._serve_media(match.group(3), bool(match.group(4)), path)
+                return self._serve_media(match.group(3), path)
             return _error_reply(20004)
         return self._not_found(path)
 
@@ -1310,60 +1287,15 @@ class FakeTwilioApi:
             "uri": f"{base}.json",
         }
 
-    def _fetch(self, sid: str, path: str) -> _Reply:
-        resource = self.message(sid)
-        if resource is None:
-            return self._not_found(path)
-        return _json_reply(200, resource)
-
-    def _list(self, query: str) -> _Reply:
-        filters = dict(parse_qsl(query))
-        page_size = int(filters.get("PageSize", "50") or 50)
-        with self._cond:
-            found = [
-                copy.deepcopy(resource)
-                for resource in reversed(self._resources.values())
-                if resource["to"] == filters.get("To", resource["to"])
-                and resource["from"] == filters.get("From", resource["from"])
-            ][:page_size]
-        uri = f"{_BASE_PATH}{self.account_sid}/Messages.json?PageSize={page_size}&Page=0"
-        return _json_reply(
-            200,
-            {
-                "messages": found,
-                "end": max(len(found) - 1, 0),
-                "first_page_uri": uri,
-                "next_page_uri": None,
-                "page": 0,
-                "page_size": page_size,
-                "previous_page_uri": None,
-                "start": 0,
-                "uri": uri,
-            },
-        )
-
     # ---- media serving --------------------------------------------------------------------
 
-    def _serve_media(self, media_sid: str, as_json: bool, path: str) -> _Reply:
+    def _serve_media(self, media_sid: str, path: str) -> _Reply:
         with self._cond:
             media = self._media.get(media_sid)
             if media is None or not path.startswith(
                 f"{_BASE_PATH}{media.account_sid}/Messages/{media.message_sid}/"
             ):
                 return self._not_found(path)
-            if as_json:
-                return _json_reply(
-                    200,
-                    {
-                        "account_sid": media.account_sid,
-                        "content_type": media.content_type,
-                        "date_created": _rfc2822(media.created),
-                        "date_updated": _rfc2822(media.created),
-                        "parent_sid": media.message_sid,
-                        "sid": media.media_sid,
-                        "uri": f"{self._media_path(media)}.json",
-                    },
-                )
             token = secrets.token_urlsafe(24)
             self._store[token] = (media_sid, time.monotonic() + self.media_ttl)
         location = f"{self.base_url}/media-store/{token}"
