@@ -212,9 +212,10 @@ _SCAM_WORDS = word_set(
 _MONEY_WORDS = word_set("rekening rek norek tf transfer saldo bca bri bni mandiri ovo gopay dana")
 
 
-def _contains(tokens: list[str], phrase: tuple[str, ...]) -> bool:
-    size = len(phrase)
-    return any(tuple(tokens[i : i + size]) == phrase for i in range(len(tokens) - size + 1))
+def _contains(spaced: str, phrase: tuple[str, ...]) -> bool:
+    """Whether the words of `phrase` follow each other in `spaced` (the message's words,
+    each between spaces)."""
+    return f" {' '.join(phrase)} " in spaced
 
 
 def message_kind(text: str) -> str:
@@ -233,7 +234,8 @@ def message_kind(text: str) -> str:
     number = _LONG_NUMBER.search(lowered) is not None
     if _LINK.search(lowered) or (scam and (scam >= 2 or money or number)) or (money and number):
         return SUSPICIOUS
-    thanked = [phrase for phrase in _THANKS_PHRASES if _contains(tokens, phrase)]
+    spaced = f" {' '.join(tokens)} "
+    thanked = [phrase for phrase in _THANKS_PHRASES if _contains(spaced, phrase)]
     if thanked and not any(token in _STILL_WRONG for token in tokens):
         said = {word for phrase in thanked for word in phrase}
         rest = [

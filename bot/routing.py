@@ -89,8 +89,9 @@ class Matcher(Generic[Opt]):
 
     def __init__(self, options: Sequence[Opt]) -> None:
         self._options = list(options)
-        # first root word -> [(phrase, option index, keyword index, weight)], longest first
-        self._by_first: dict[str, list[tuple[tuple[str, ...], int, int, float]]] = {}
+        # first root word -> [(phrase length, {phrase: [(option index, keyword index,
+        # weight)]})], longest first: one lookup per length at each word of a complaint
+        by_first: dict[str, dict[int, dict[tuple[str, ...], list[tuple[int, int, float]]]]] = {}
         for index, option in enumerate(self._options):
             # keywords that read the same as root words ("uwuh" is "sampah") are one
             weights: dict[tuple[str, ...], float] = {}
@@ -103,10 +104,13 @@ class Matcher(Generic[Opt]):
                     weight = _weight(len(phrase), general)
                     weights[phrase] = max(weight, weights.get(phrase, 0.0))
             for number, (phrase, weight) in enumerate(weights.items()):
-                entry = (phrase, index, number, weight)
-                self._by_first.setdefault(phrase[0], []).append(entry)
-        for entries in self._by_first.values():
-            entries.sort(key=lambda entry: -len(entry[0]))
+                by_length = by_first.setdefault(phrase[0], {})
+                by_length.setdefault(len(phrase), {}).setdefault(phrase, []).append(
+                    (index, number, weight)
+                )
+        self._by_first = {
+            first: sorted(by_length.items(), reverse=True) for first, by_length in by_first.items()
+        }
         self._model = _Model(self._options)
 
     def scores(self, description: str) -> list[float]:
@@ -117,16 +121,16 @@ class Matcher(Generic[Opt]):
         position = 0
         while position < len(roots):
             longest = 0
-            for phrase, index, number, weight in self._by_first.get(roots[position], ()):
-                size = len(phrase)
-                if longest and size < longest:
-                    break  # only the longest phrases found here count
-                if tuple(roots[position : position + size]) != phrase:
+            for size, phrases in self._by_first.get(roots[position], ()):
+                found = phrases.get(tuple(roots[position : position + size]))
+                if found is None:
                     continue
-                longest = size
-                if (index, number) not in counted:
-                    counted.add((index, number))
-                    scores[index] += weight
+                longest = size  # only the longest phrases found here count
+                for index, number, weight in found:
+                    if (index, number) not in counted:
+                        counted.add((index, number))
+                        scores[index] += weight
+                break
             position += longest or 1
         for index, probability in enumerate(self._model.probabilities(roots)):
             scores[index] += LEARNED_WEIGHT * probability
