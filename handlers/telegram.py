@@ -306,9 +306,10 @@ class TelegramReceiver:
                     store.queue(answer[0], self.clock())
             return
         inbound = parsed.inbound
-        original = store.original_chat(TELEGRAM, inbound.chat_id)
-        if original != inbound.chat_id:  # config.yaml still names the old group id
-            inbound = replace(inbound, chat_id=original)
+        if inbound.is_group:  # only groups migrate (to a supergroup): citizens' chats never do
+            original = store.original_chat(TELEGRAM, inbound.chat_id)
+            if original != inbound.chat_id:  # config.yaml still names the old group id
+                inbound = replace(inbound, chat_id=original)
         self.ingest.receive(inbound, also_queue=answer)
 
 
