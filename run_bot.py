@@ -140,6 +140,8 @@ def decide_channels(config: Config, environ: Mapping[str, str]) -> Channels:
     for channel in channel_plugins():
         reason = channel.off_reason(config, environ)
         channels.on[channel.name] = reason is None
+        if channel.external:
+            channels.external.add(channel.name)
         if reason is not None:
             channels.reasons[channel.name] = reason
     if not local_on:

@@ -371,6 +371,7 @@ ID_STAFF: dict[str, str] = {
     ),
     "card_claimed": "\nDitangani: {who}",
     "channel_local": "konsol coba",
+    "channel_phone": "telepon (call center)",
     "card_attachments": "\nLampiran: {count}",
     "card_contact": "\n👤 Kontak dari warga: {name} {number}",
     "card_contact_file": "(kartu kontak terlampir)",
@@ -498,9 +499,16 @@ ID_STAFF: dict[str, str] = {
         "/catatan (/note) TIKET teks — catatan internal\n"
         "/tanya (/ask) TIKET pertanyaan — tanya pelapor\n"
         "/daftar (/open) — tiket terbuka\n"
+        "/dasbor (/desk) — tautan masuk ke dasbor web\n"
         "Membalas (reply) pesan kartu tiket = menjawab pelapor. "
         "Pesan lain di grup tidak dikirim ke pelapor."
     ),
+    "desk_link": (
+        "🔐 Masuk ke dasbor {service} sebagai {role} ({name}):\n{url}\n"
+        "Tautan berlaku {minutes} menit dan hanya sekali pakai. Jangan teruskan ke orang lain."
+    ),
+    "desk_link_private": "🔐 Tautan masuk dasbor untuk {name} sudah dikirim lewat pesan pribadi.",
+    "desk_role_supervisor": "supervisor",
     "delivery_blocked": (
         "⚠️ Pesan untuk pelapor {number} tidak terkirim: pelapor memblokir bot atau "
         "tidak bisa dihubungi lewat {channel}."
@@ -529,6 +537,7 @@ EN_STAFF: dict[str, str] = {
     ),
     "card_claimed": "\nHandled by: {who}",
     "channel_local": "try-it console",
+    "channel_phone": "phone (call center)",
     "card_attachments": "\nAttachments: {count}",
     "card_contact": "\n👤 Contact shared by the citizen: {name} {number}",
     "card_contact_file": "(contact card attached)",
@@ -653,9 +662,16 @@ EN_STAFF: dict[str, str] = {
         "/note (/catatan) TICKET text — internal note\n"
         "/ask (/tanya) TICKET question — ask the citizen\n"
         "/open (/daftar) — open tickets\n"
+        "/desk (/dasbor) — a sign-in link to the web desk\n"
         "Replying to a ticket card answers the citizen. "
         "Other messages in the group are not sent to the citizen."
     ),
+    "desk_link": (
+        "🔐 Sign in to the {service} desk as {role} ({name}):\n{url}\n"
+        "The link is valid for {minutes} minutes and works once. Do not pass it on."
+    ),
+    "desk_link_private": "🔐 The desk sign-in link for {name} was sent to them privately.",
+    "desk_role_supervisor": "supervisor",
     "delivery_blocked": (
         "⚠️ The message to the citizen on {number} was not delivered: the citizen blocked "
         "the bot or cannot be reached on {channel}."

@@ -228,6 +228,20 @@ class ServiceConfig(_Section):
         return ZoneInfo(self.timezone)
 
     @property
+    def base_url(self) -> str:
+        """Where people reach `serve`: `public_url`, else its own address (links in chat
+        messages, such as the desk's sign-in link, are built on it)."""
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def is_https(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @property
     def local_console_enabled(self) -> bool:
         """Whether /try is served: `local_console` if set, else only on a loopback host."""
         if self.local_console is not None:
@@ -437,8 +451,14 @@ class PrivacyConfig(_Section):
         return timedelta(days=self.retention_days)
 
 
+class DeskConfig(_Section):
+    """`desk:` — the web desk (docs/contract.md §10) and its phone channel."""
+
+    enabled: bool = True
+
+
 # Sections that may be left empty (`sla:` with nothing under it) and then get defaults.
-_DEFAULTED_SECTIONS = ("service", "sla", "telegram", "whatsapp", "supervisors", "privacy")
+_DEFAULTED_SECTIONS = ("service", "sla", "telegram", "whatsapp", "supervisors", "privacy", "desk")
 
 
 class Config(_Section):
@@ -456,6 +476,7 @@ class Config(_Section):
         default_factory=list
     )
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    desk: DeskConfig = Field(default_factory=DeskConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot import deadlines, lifecycle
+from bot import deadlines, desk, lifecycle
 from bot.config import Config
 from bot.conversation import handle_citizen
 from bot.model import LOCAL, Inbound, Outbound, Ticket
 from bot.session import Session
-from bot.staff import AGENCY, DISPATCH, SUPERVISOR, Role, handle_staff
+from bot.staff import handle_staff, role_of_chat
 from bot.store import Store
 
 
@@ -31,20 +31,6 @@ class Outcome:
     said: tuple[Outbound, ...]
 
 
-def staff_role(config: Config, channel: str, chat_id: str, staff_channel: str) -> Role | None:
-    """The staff role of a chat, or None for a citizen's private chat."""
-    if channel != staff_channel:
-        return None
-    if config.is_dispatch_chat(chat_id):
-        return Role(DISPATCH)
-    if config.is_supervisor_chat(chat_id):
-        return Role(SUPERVISOR)
-    agency = config.agency_for_chat(chat_id)
-    if agency is not None:
-        return Role(AGENCY, agency.id)
-    return None
-
-
 def handle(
     store: Store,
     config: Config,
@@ -54,7 +40,7 @@ def handle(
 ) -> Outcome:
     """Run one inbound message through the core as of `now`."""
     session = _session(store, config, now, staff_channel)
-    role = staff_role(config, inbound.channel, inbound.chat_id, staff_channel)
+    role = role_of_chat(config, inbound.channel, inbound.chat_id, staff_channel)
     if role is not None:
         ticket_id = handle_staff(session, inbound, role)
     elif inbound.is_group:
@@ -144,3 +130,56 @@ def tell_holder(
         topic="delivery",
     )
     return tuple(session.said)
+
+
+# --------------------------------------------------------------------------
+# The web desk: the same core as the chat commands
+# --------------------------------------------------------------------------
+
+
+def desk_action(
+    store: Store,
+    config: Config,
+    now: datetime,
+    staff_channel: str,
+    user: desk.DeskUser,
+    action: str,
+    ticket: Ticket,
+    text: str,
+    agency_id: str = "",
+) -> tuple[str, tuple[Outbound, ...]]:
+    """An action from a ticket page (reply, claim, resolve, transfer, bounce, reject,
+    note, ask): the desk catalog key of what was done, and what was said. Raises
+    `desk.ActionRefused` when it cannot be taken (the caller's transaction rolls back)."""
+    session = _session(store, config, now, staff_channel)
+    done = desk.act(session, user, action, ticket, text, agency_id)
+    return done, tuple(session.said)
+
+
+def file_phone_call(
+    store: Store,
+    config: Config,
+    now: datetime,
+    staff_channel: str,
+    call: desk.PhoneCall,
+    operator: desk.DeskUser,
+) -> tuple[Ticket, tuple[Outbound, ...]]:
+    """A complaint taken by phone: a ticket on the phone channel, routed as any other."""
+    session = _session(store, config, now, staff_channel)
+    ticket = desk.file_call(session, call, operator)
+    return ticket, tuple(session.said)
+
+
+def called_back(
+    store: Store,
+    config: Config,
+    now: datetime,
+    staff_channel: str,
+    ticket: Ticket,
+    operator: desk.DeskUser,
+    text: str,
+) -> None:
+    """The call center passed an agency's answer on to the caller by phone."""
+    session = _session(store, config, now, staff_channel)
+    session.record(ticket, operator.actor, "called_back", detail=text[:500])
+    store.save_ticket(ticket)

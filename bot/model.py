@@ -15,6 +15,7 @@ from typing import Any
 # The channel of the local console; every other channel names itself in its
 # handlers/ module.
 LOCAL = "local"
+PHONE = "phone"  # complaints the call center takes by phone (the web desk)
 
 
 class Status(StrEnum):
@@ -259,3 +260,19 @@ class Conversation:
     phone: str = ""
     updated_at: datetime | None = None
     last_inbound_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TicketQuery:
+    """What the web desk's ticket list (and its exports and the map) is asked for."""
+
+    statuses: tuple[str, ...] = ()  # empty: every status
+    agency_id: str | None = None  # None: every agency; "": dispatch's (unrouted)
+    category_id: str = ""
+    channel: str = ""
+    overdue: bool = False
+    words: tuple[str, ...] = ()
+    created_from: datetime | None = None
+    created_before: datetime | None = None
+    page: int = 1
+    now: datetime | None = field(default=None, compare=False)

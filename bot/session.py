@@ -12,10 +12,20 @@ from datetime import datetime, timedelta
 
 from bot.catalog import say
 from bot.config import CHANNEL_NAMES, Config
-from bot.model import LOCAL, Attachment, Button, Outbound, Status, Ticket, TicketEvent
+from bot.model import LOCAL, PHONE, Attachment, Button, Outbound, Status, Ticket, TicketEvent
 from bot.store import Store
 from bot.tickets import format_number
 from bot.timefmt import format_time
+
+
+def channel_name(channel: str, language: str) -> str:
+    """How staff read a channel's name: the local console and the call center's phone in
+    words, others as their provider writes its name (`bot.config.CHANNEL_NAMES`)."""
+    if channel == LOCAL:
+        return say(language, "channel_local")
+    if channel == PHONE:
+        return say(language, "channel_phone")
+    return CHANNEL_NAMES.get(channel, channel.capitalize())
 
 
 @dataclass
@@ -47,9 +57,7 @@ class Session:
     def channel_name(self, channel: str) -> str:
         """How staff texts name a channel: the local console in words, others as their
         provider writes its name (`bot.config.CHANNEL_NAMES`)."""
-        if channel == LOCAL:
-            return self.staff_text("channel_local")
-        return CHANNEL_NAMES.get(channel, channel.capitalize())
+        return channel_name(channel, self.staff_language)
 
     def agency_name(self, agency_id: str) -> str:
         if not agency_id:

@@ -9,14 +9,17 @@ dispatch and supervisors act on all.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot import conversation, deadlines, lifecycle
+from bot.config import Config
 from bot.model import Attachment, Button, Inbound, Status, Ticket
 from bot.session import Session
 from bot.tickets import parse_id, parse_number
 from bot.timefmt import format_duration
 
 AGENCY, DISPATCH, SUPERVISOR = "agency", "dispatch", "supervisor"
+DESK_LINK_LIFETIME = timedelta(minutes=10)  # a sign-in link to the web desk
 
 COMMANDS: dict[str, str] = {
     "reply": "reply",
@@ -48,6 +51,8 @@ COMMANDS: dict[str, str] = {
     "terlambat": "overdue",
     "stats": "stats",
     "statistik": "stats",
+    "dasbor": "desk",
+    "desk": "desk",
 }
 # The name staff see in prompts, in the service language.
 _LOCAL_NAME = {
@@ -78,6 +83,19 @@ class Role:
 
     def may_act_on(self, ticket: Ticket) -> bool:
         return self.kind != AGENCY or ticket.agency_id == self.agency_id
+
+
+def role_of_chat(config: Config, channel: str, chat_id: str, staff_channel: str) -> Role | None:
+    """The staff role of a chat in this config, or None (a citizen's private chat, or a
+    chat the config no longer names)."""
+    if channel != staff_channel:
+        return None
+    if config.is_dispatch_chat(chat_id):
+        return Role(DISPATCH)
+    if config.is_supervisor_chat(chat_id):
+        return Role(SUPERVISOR)
+    agency = config.agency_for_chat(chat_id)
+    return Role(AGENCY, agency.id) if agency is not None else None
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -170,6 +188,9 @@ class _StaffChat:
             return None
         if command == "open":
             self._open_list()
+            return None
+        if command == "desk":
+            self._desk_link()
             return None
         if command in ("overdue", "stats"):
             if self.role.kind != SUPERVISOR:
@@ -328,6 +349,46 @@ class _StaffChat:
             self.say("need_reason", ticket, command=_LOCAL_NAME[action], number=number)
             return ticket.id
         return None
+
+    # --- the web desk
+    def _desk_link(self) -> None:
+        """A one-time sign-in link for the desk with this chat's role, to the person who
+        asked: privately when they have a chat with the bot, else in this chat."""
+        session, inbound = self.session, self.inbound
+        name = inbound.sender_name or inbound.sender_id or "?"
+        token = session.store.issue_desk_link(
+            self.role.kind,
+            self.role.agency_id,
+            inbound.channel,
+            inbound.chat_id,
+            name[:80],
+            session.now,
+            DESK_LINK_LIFETIME,
+        )
+        if self.role.kind == AGENCY:
+            role = session.agency_name(self.role.agency_id)
+        elif self.role.kind == DISPATCH:
+            role = session.config.dispatch.name
+        else:
+            role = session.staff_text("desk_role_supervisor")
+        text = session.staff_text(
+            "desk_link",
+            service=session.config.service.name,
+            role=role,
+            name=name,
+            url=f"{session.config.service.base_url}/desk/login/{token}",
+            minutes=int(DESK_LINK_LIFETIME.total_seconds() // 60),
+        )
+        private = inbound.sender_id
+        if (
+            private
+            and private != inbound.chat_id
+            and session.store.conversation(inbound.channel, private)
+        ):
+            session.tell_staff(private, text, topic="desk_link")
+            self.say("desk_link_private", name=name)
+        else:
+            session.tell_staff(inbound.chat_id, text, topic="desk_link")
 
     # --- lists
     def _help(self) -> None:

@@ -7,7 +7,7 @@ on SQLite.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.model import Assignment, Conversation, Outbound, Ticket, TicketEvent
@@ -59,3 +59,16 @@ class Store(Protocol):
     def add_rating(self, ticket_id: int, score: int, comment: str, at: datetime) -> None: ...
 
     def rating(self, ticket_id: int) -> tuple[int, str] | None: ...
+
+    def issue_desk_link(
+        self,
+        role: str,
+        agency_id: str,
+        chat_channel: str,
+        chat_id: str,
+        name: str,
+        now: datetime,
+        lifetime: timedelta,
+    ) -> str:
+        """A new one-time sign-in token for the web desk (random; only its hash is kept)."""
+        ...

@@ -6,6 +6,8 @@ the web desk) is one module in handlers/ that exposes a `CHANNEL` object with:
 - `name`: the channel name stored on chats and outbox rows ("telegram");
 - `secrets`: the environment variables that must never reach a log line;
 - `hosts_staff`: whether agency groups, dispatch and supervisors can sit on it;
+- `external`: whether it talks to an outside provider (the web desk's phone channel
+  does not; while an external one is on, the console cannot move the clock);
 - `off_reason(config, environ)`: why it cannot run with this config and environment
   (None when it can), shown in the log and on /healthz;
 - `build(wiring)`: its parts, from the shared ones in `Wiring`: a `Sender` for its
@@ -86,6 +88,7 @@ class Channel(Protocol):
     name: str
     secrets: tuple[str, ...]
     hosts_staff: bool
+    external: bool  # talks to an outside provider (then the console's clock stays real)
 
     def off_reason(self, config: Config, environ: Mapping[str, str]) -> str | None: ...
 

@@ -699,6 +699,7 @@ class TelegramChannel:
     name = TELEGRAM
     secrets = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")
     hosts_staff = True
+    external = True
 
     def off_reason(self, config: Config, environ: Mapping[str, str]) -> str | None:
         if not environ.get("TELEGRAM_BOT_TOKEN"):

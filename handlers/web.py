@@ -64,6 +64,7 @@ class Channels:
     """Which channels are on, and why not when off (shown in logs and /healthz)."""
 
     on: dict[str, bool] = field(default_factory=dict)  # the plug-ins, by name
+    external: set[str] = field(default_factory=set)  # those that talk to a provider
     local: bool = True
     reasons: dict[str, str] = field(default_factory=dict)
 
@@ -72,8 +73,8 @@ class Channels:
 
     @property
     def any_provider(self) -> bool:
-        """Whether any channel other than the local console is on."""
-        return any(self.on.values())
+        """Whether any channel that talks to an outside provider is on."""
+        return any(on for name, on in self.on.items() if name in self.external)
 
     def as_dict(self) -> dict[str, bool]:
         return {**self.on, LOCAL: self.local}

@@ -642,6 +642,7 @@ class TwilioWhatsAppChannel:
     name = WHATSAPP
     secrets = ("TWILIO_AUTH_TOKEN",)
     hosts_staff = False
+    external = True
 
     def off_reason(self, config: Config, environ: Mapping[str, str]) -> str | None:
         if not (environ.get("TWILIO_ACCOUNT_SID") and environ.get("TWILIO_AUTH_TOKEN")):

@@ -328,3 +328,108 @@ def m007_simulated_clock(db: Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m008_web_desk(db: Database) -> None:
+    """The web desk (docs/contract.md §10): sign-in links and sessions (stored as hashes
+    of their secrets), the audit trail of who saw what, full-text search of
+    descriptions (FTS5, kept by triggers), and the indexes the ticket list sorts by."""
+    db.execute(
+        """
+        CREATE TABLE desk_links (
+            token_hash TEXT PRIMARY KEY,
+            role TEXT NOT NULL,
+            agency_id TEXT NOT NULL DEFAULT '',
+            chat_channel TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE desk_sessions (
+            id_hash TEXT PRIMARY KEY,
+            role TEXT NOT NULL,
+            agency_id TEXT NOT NULL DEFAULT '',
+            chat_channel TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            csrf TEXT NOT NULL,
+            language TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            ended_at TEXT,
+            end_reason TEXT NOT NULL DEFAULT ''
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE desk_audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            role TEXT NOT NULL,
+            agency_id TEXT NOT NULL DEFAULT '',
+            name TEXT NOT NULL DEFAULT '',
+            action TEXT NOT NULL,
+            ticket_id INTEGER,
+            detail TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )
+    db.execute("CREATE INDEX desk_audit_by_ticket ON desk_audit (ticket_id, id)")
+    db.execute(
+        """
+        CREATE VIRTUAL TABLE tickets_fts USING fts5(
+            description, content='tickets', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 2'
+        )
+        """
+    )
+    db.execute("INSERT INTO tickets_fts (rowid, description) SELECT id, description FROM tickets")
+    db.execute(
+        """
+        CREATE TRIGGER tickets_fts_insert AFTER INSERT ON tickets BEGIN
+            INSERT INTO tickets_fts (rowid, description) VALUES (new.id, new.description);
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER tickets_fts_update AFTER UPDATE OF description ON tickets
+        WHEN old.description IS NOT new.description BEGIN
+            INSERT INTO tickets_fts (tickets_fts, rowid, description)
+            VALUES ('delete', old.id, old.description);
+            INSERT INTO tickets_fts (rowid, description) VALUES (new.id, new.description);
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER tickets_fts_delete AFTER DELETE ON tickets BEGIN
+            INSERT INTO tickets_fts (tickets_fts, rowid, description)
+            VALUES ('delete', old.id, old.description);
+        END
+        """
+    )
+    # The list is sorted by deadline (unrouted tickets, which have none, first).
+    db.execute("CREATE INDEX tickets_by_deadline ON tickets (deadline_at, id)")
+    db.execute(
+        """
+        CREATE INDEX tickets_open_by_deadline ON tickets (deadline_at, id)
+        WHERE status IN ('new', 'assigned', 'responded', 'waiting_citizen', 'resolved')
+        """
+    )
+    db.execute("CREATE INDEX tickets_by_agency_deadline ON tickets (agency_id, deadline_at, id)")
+    # The call center's call-back list: answers to phone callers not yet passed on.
+    db.execute(
+        """
+        CREATE INDEX messages_to_call_back ON messages (id)
+        WHERE channel = 'phone' AND direction = 'out' AND status = 'sent'
+        """
+    )

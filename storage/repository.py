@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -416,6 +416,20 @@ class SqliteStore:
             current = row["old_chat_id"]
             seen.add(current)
         return current
+
+    def issue_desk_link(
+        self,
+        role: str,
+        agency_id: str,
+        chat_channel: str,
+        chat_id: str,
+        name: str,
+        now: datetime,
+        lifetime: timedelta,
+    ) -> str:
+        from storage.desk import issue_link  # the desk's module reads tickets through this one
+
+        return issue_link(self.db, role, agency_id, chat_channel, chat_id, name, now, lifetime)
 
     def record_chat_migration(self, channel: str, old: str, new: str, at: datetime) -> None:
         """Remember that chat `old` is now `new` (Telegram group → supergroup)."""

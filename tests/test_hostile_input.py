@@ -876,7 +876,12 @@ def _build_world(directory: Path, twilio: FakeTwilioApi, telegram: FakeTelegramA
     service = build_service(
         parse_config(raw), environ, directory, options={"telegram_limits": limits}
     )
-    assert service.channels.as_dict() == {"telegram": True, "whatsapp": True, "local": True}
+    assert service.channels.as_dict() == {
+        "phone": True,
+        "telegram": True,
+        "whatsapp": True,
+        "local": True,
+    }
     return World(service, twilio.auth_token)
 
 

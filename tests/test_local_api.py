@@ -175,7 +175,12 @@ def test_healthz_reports_database_channels_and_outbox(
     service.clock.advance(seconds=30)
     health = client.get("/healthz").json
     assert health["status"] == "ok" and health["database"] is True
-    assert health["channels"] == {"telegram": False, "whatsapp": False, "local": True}
+    assert health["channels"] == {
+        "phone": True,
+        "telegram": False,
+        "whatsapp": False,
+        "local": True,
+    }
     assert health["outbox"]["backlog"] == 1 and health["outbox"]["oldest_age_seconds"] == 30.0
     service.delivery.drain()
     assert client.get("/healthz").json["outbox"]["backlog"] == 0

@@ -42,7 +42,12 @@ def test_serve_without_tokens_starts_and_says_what_is_off(
     process, base, log_path = serve
     health = wait_until(lambda: get_json(f"{base}/healthz"))
     assert health["status"] == "ok" and health["database"] is True
-    assert health["channels"] == {"telegram": False, "whatsapp": False, "local": True}
+    assert health["channels"] == {
+        "phone": True,
+        "telegram": False,
+        "whatsapp": False,
+        "local": True,
+    }
     log = log_path.read_text()
     assert "channel telegram: off (TELEGRAM_BOT_TOKEN is not set)" in log
     assert "channel whatsapp: off (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are not set)" in log

@@ -1,0 +1,631 @@
+"""The web desk (docs/contract.md §10): staff sign in from their chat with a one-time
+link, then list, search, read and answer tickets, take complaints by phone and call
+callers back. Server-rendered pages (Flask, Jinja templates in handlers/templates/desk),
+readable without JavaScript and on a phone.
+
+It is also the `phone` channel's plug-in: what agencies answer to a phone caller is
+"delivered" onto the call center's call-back list.
+
+Rules live in bot/desk.py and go through bot/engine.py; this module turns requests into
+them. Every page needs a session (else 303 to /desk/login); every form carries the
+session's CSRF token; an agency's session sees only its agency's tickets (another's is
+404, like a missing one); sign-ins, ticket views and exports are audited.
+"""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+import json
+import secrets
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+)
+
+from bot import desk, engine
+from bot.catalog import LANGUAGES
+from bot.config import Config
+from bot.conversation import matcher_for
+from bot.desk import DeskUser
+from bot.model import PHONE, Outbound, Ticket
+from bot.routing import suggestion_id
+from bot.staff import AGENCY, DISPATCH, SUPERVISOR, Role, role_of_chat
+from bot.tickets import format_number, parse_number
+from handlers.channels import Built, Wiring
+from handlers.delivery import Sent
+from handlers.desk_catalog import desk_text
+from storage import desk as stored
+from storage.clock import Clock
+from storage.connections import Databases
+from storage.db import transaction
+from storage.media import media
+from storage.repository import SqliteStore
+
+COOKIE = "iceta_desk"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
+MAP_LIMIT = 5000
+
+
+class PhoneSender:
+    """The phone channel: an answer for a caller goes onto the call-back list (the
+    `messages` row `mark_sent` writes, status 'sent' until an operator marks it told)."""
+
+    channel = PHONE
+
+    def send(self, outbound: Outbound, edit_message_id: str | None) -> Sent:
+        return Sent([f"callback-{secrets.token_hex(8)}"])
+
+
+@dataclass
+class _Desk:
+    config: Config
+    databases: Databases
+    clock: Clock
+    staff_channel: str
+    wake: Callable[[], None]
+    senders: Mapping[str, Any]
+
+    def user(self) -> DeskUser:
+        return g.desk_user
+
+    def language(self) -> str:
+        return g.desk_language
+
+    def t(self, key: str, **values: object) -> str:
+        return desk_text(self.language(), key, **values)
+
+
+def desk_blueprint(
+    config: Config,
+    databases: Databases,
+    clock: Clock,
+    staff_channel: str,
+    wake: Callable[[], None],
+    senders: Mapping[str, Any],
+) -> Blueprint:
+    """Every /desk route."""
+    blueprint = Blueprint("desk", __name__, template_folder=str(TEMPLATES))
+    state = _Desk(config, databases, clock, staff_channel, wake, senders)
+    secure = config.service.is_https
+
+    def page(template: str, status: int = 200, **values: object) -> Response:
+        response = make_response(
+            render_template(
+                f"desk/{template}",
+                t=state.t,
+                language=state.language(),
+                other_language="en" if state.language() == "id" else "id",
+                user=getattr(g, "desk_user", None),
+                role_name=_role_name(config, g.desk_user.role, state.language())
+                if getattr(g, "desk_user", None)
+                else "",
+                csrf=getattr(g, "desk_csrf", ""),
+                service=config.service.name,
+                **values,
+            ),
+            status,
+        )
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    def signed_in(view: Callable[..., Response]) -> Callable[..., Response]:
+        @wraps(view)
+        def wrapper(*args: object, **kwargs: object) -> Response:
+            g.desk_language = config.service.language
+            session_id = request.cookies.get(COOKIE, "")
+            db = databases.get()
+            now = clock()
+            found = stored.find_session(db, session_id, now, desk.SESSION_IDLE)
+            if found is None:
+                return redirect("/desk/login", 303)
+            role = Role(found.role, found.agency_id)
+            if role_of_chat(config, found.chat_channel, found.chat_id, staff_channel) != role:
+                stored.end_session(db, session_id, "config", now)
+                return redirect("/desk/login?ended=config", 303)
+            g.desk_user = DeskUser(role, found.name, found.chat_channel, found.chat_id)
+            g.desk_csrf = found.csrf
+            g.desk_session_id = session_id
+            if found.language in LANGUAGES:
+                g.desk_language = found.language
+            if request.method == "POST":
+                given = request.form.get("csrf", "")
+                if not given or not hmac.compare_digest(given, found.csrf):
+                    return page("message.html", 403, message=state.t("csrf_refused"))
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    # --- signing in and out
+    @blueprint.get("/desk/login")
+    def login_help() -> Response:
+        g.desk_language = _language_of_request(config)
+        note = ""
+        if request.args.get("ended") == "config":
+            note = state.t("session_ended_config")
+        elif request.args.get("out"):
+            note = state.t("logged_out")
+        return page("login.html", note=note)
+
+    @blueprint.get("/desk/login/<token>")
+    def login(token: str) -> Response:
+        g.desk_language = _language_of_request(config)
+        now = clock()
+        signin = stored.redeem_link(databases.get(), token[:200], now)
+        if signin is None:
+            return page("login.html", 403, note=state.t("login_refused"))
+        response = redirect("/desk", 303)
+        response.set_cookie(
+            COOKIE,
+            signin.session_id,
+            httponly=True,
+            samesite="Lax",
+            secure=secure,
+            path="/desk",
+            max_age=int(desk.SESSION_IDLE.total_seconds()),
+        )
+        return response
+
+    @blueprint.post("/desk/logout")
+    @signed_in
+    def logout() -> Response:
+        stored.end_session(databases.get(), g.desk_session_id, "logout", clock())
+        response = redirect("/desk/login?out=1", 303)
+        response.delete_cookie(COOKIE, path="/desk")
+        return response
+
+    @blueprint.post("/desk/language")
+    @signed_in
+    def switch_language() -> Response:
+        language = request.form.get("language", "")
+        if language in LANGUAGES:
+            stored.set_language(databases.get(), g.desk_session_id, language)
+        back = request.form.get("next", "/desk")
+        return redirect(back if back.startswith("/desk") and "//" not in back else "/desk", 303)
+
+    @blueprint.get("/desk/static/desk.css")
+    def stylesheet() -> Response:
+        return send_file(STATIC / "desk.css", mimetype="text/css")
+
+    # --- the overview
+    @blueprint.get("/desk")
+    @signed_in
+    def overview() -> Response:
+        db, user, now = databases.get(), state.user(), clock()
+        agency_filter = user.role.agency_id if user.role.kind == AGENCY else None
+        counts = stored.open_counts(db, agency_filter)
+        overdue_query = desk.scoped(
+            desk.parse_query({"status": "assigned", "overdue": "1"}, config, now), user.role
+        )
+        overdue, _ = stored.list_tickets(db, overdue_query, desk.PAGE_SIZE)
+        queue: list[Ticket] = []
+        if user.role.kind == DISPATCH:
+            queue, _ = stored.list_tickets(
+                db, desk.parse_query({"agency": "dispatch"}, config, now), desk.PAGE_SIZE
+            )
+        agencies = []
+        if user.role.kind != AGENCY:
+            per_agency = stored.open_by_agency(db)
+            late_by_agency = stored.overdue_by_agency(db, now)
+            agencies = [
+                (a, per_agency.get(a.id, 0), late_by_agency.get(a.id, 0)) for a in config.agencies
+            ]
+        callbacks = len(stored.call_backs(db)) if user.role.kind == DISPATCH else 0
+        return page(
+            "overview.html",
+            counts=counts,
+            total=sum(counts.values()),
+            overdue=[_view(state, t) for t in overdue],
+            queue=[_view(state, t) for t in queue],
+            agencies=agencies,
+            callbacks=callbacks,
+            status_label=lambda s: _status_label(state, s),
+        )
+
+    # --- the list and its exports
+    @blueprint.get("/desk/tickets")
+    @signed_in
+    def ticket_list() -> Response:
+        db, user, now = databases.get(), state.user(), clock()
+        args = {k: v for k, v in request.args.items() if isinstance(v, str)}
+        try:
+            query = desk.scoped(desk.parse_query(args, config, now), user.role)
+        except desk.BadQuery as problem:
+            return page("message.html", 400, message=state.t("bad_query", problem=str(problem)))
+        export = args.get("format", "")
+        if export in ("csv", "xlsx"):
+            stored.add_audit(
+                db,
+                now,
+                user.role.kind,
+                user.role.agency_id,
+                user.name,
+                f"export_{export}",
+                None,
+                request.query_string.decode("utf-8")[:500],
+            )
+            tickets = stored.export_tickets(db, query, desk.MAX_EXPORT_ROWS)
+            return _export(state, export, (_view(state, t) for t in tickets))
+        if export:
+            return page("message.html", 400, message=state.t("bad_query", problem="format"))
+        tickets, more = stored.list_tickets(db, query, desk.PAGE_SIZE)
+        params = {k: v for k, v in args.items() if k != "page" and v}
+        return page(
+            "tickets.html",
+            tickets=[_view(state, t) for t in tickets],
+            more=more,
+            page_number=query.page,
+            args=args,
+            params=params,
+            config=config,
+            agency_fixed=user.role.kind == AGENCY,
+            channels=sorted({"telegram", "whatsapp", "local", PHONE}),
+            status_options=[("open", state.t("status_open")), ("all", state.t("status_all"))]
+            + [(s, _status_label(state, s)) for s in desk.STATUS_FILTERS if s != "open"],
+        )
+
+    # --- one ticket
+    def _ticket_or_404(number: str) -> Ticket | None:
+        ticket_id = parse_number(config.service.ticket_prefix, number)
+        if ticket_id is None:
+            return None
+        ticket = SqliteStore(databases.get()).ticket(ticket_id)
+        if ticket is None or not desk.may_see(state.user().role, ticket):
+            return None  # another agency's ticket reads exactly like a missing one
+        return ticket
+
+    @blueprint.get("/desk/tickets/<number>")
+    @signed_in
+    def ticket_page(number: str) -> Response:
+        ticket = _ticket_or_404(number)
+        if ticket is None:
+            return page("message.html", 404, message=state.t("not_found"))
+        db, user, now = databases.get(), state.user(), clock()
+        assert ticket.id is not None
+        stored.add_audit(
+            db, now, user.role.kind, user.role.agency_id, user.name, "viewed", ticket.id
+        )
+        entries = stored.timeline(db, ticket.id)
+        return page(
+            "ticket.html",
+            ticket=_view(state, ticket),
+            attachments=list(enumerate(ticket.attachments)),
+            timeline=entries,
+            citizen_chat=ticket.citizen_chat_id,
+            when=lambda moment: _when(state, moment),
+            actions=_actions_for(user.role, ticket),
+            agencies=[a for a in config.agencies if a.id != ticket.agency_id],
+            done=request.args.get("done", ""),
+            refused=request.args.get("refused", ""),
+            file_of=lambda index: f"/desk/tickets/{number}/files/{index}",
+        )
+
+    @blueprint.post("/desk/tickets/<number>/<action>")
+    @signed_in
+    def ticket_action(number: str, action: str) -> Response:
+        ticket = _ticket_or_404(number)
+        if ticket is None:
+            return page("message.html", 404, message=state.t("not_found"))
+        if action not in desk.ACTIONS:
+            return page("message.html", 400, message=state.t("action_unknown"))
+        text = request.form.get("text", "")[:4000]
+        agency_id = request.form.get("agency", "")[:60]
+        db = databases.get()
+        shown = format_number(config.service.ticket_prefix, ticket.id or 0)
+        try:
+            with transaction(db):
+                done, _ = engine.desk_action(
+                    SqliteStore(db),
+                    config,
+                    clock(),
+                    staff_channel,
+                    state.user(),
+                    action,
+                    ticket,
+                    text,
+                    agency_id,
+                )
+        except desk.ActionRefused as refused:
+            return redirect(f"/desk/tickets/{shown}?refused={refused.key}", 303)
+        wake()
+        return redirect(f"/desk/tickets/{shown}?done={done}", 303)
+
+    @blueprint.get("/desk/tickets/<number>/files/<int:index>")
+    @signed_in
+    def ticket_file(number: str, index: int) -> Response:
+        ticket = _ticket_or_404(number)
+        if ticket is None or not 0 <= index < len(ticket.attachments):
+            return page("message.html", 404, message=state.t("not_found"))
+        if ticket.confidential and state.user().role.kind != DISPATCH:
+            return page("message.html", 404, message=state.t("not_found"))
+        attachment = ticket.attachments[index]
+        if attachment.ref.startswith("media:"):
+            found = media(databases.get(), attachment.ref)
+            if found is None or not found.path or not Path(found.path).exists():
+                return page("message.html", 404, message=state.t("not_found"))
+            return send_file(found.path, mimetype=found.content_type or attachment.mime)
+        download = getattr(senders.get(ticket.citizen_channel), "download", None)
+        if download is None:
+            return page("message.html", 404, message=state.t("not_found"))
+        try:
+            data, mime = download(attachment)
+        except Exception:  # the provider could not give it now
+            return page("message.html", 404, message=state.t("not_found"))
+        return send_file(io.BytesIO(data), mimetype=mime)
+
+    # --- complaints taken by phone, and calling back
+    @blueprint.route("/desk/phone", methods=["GET", "POST"])
+    @signed_in
+    def phone() -> Response:
+        if state.user().role.kind != DISPATCH:
+            return page("message.html", 403, message=state.t("dispatch_only"))
+        form = {
+            k: request.form.get(k, "")[:4000]
+            for k in ("name", "phone", "description", "category", "address")
+        }
+        problems: list[str] = []
+        suggestions: list[str] = []
+        filed = ""
+        if request.method == "POST":
+            call = desk.PhoneCall(
+                form["name"], form["phone"], form["description"], form["category"], form["address"]
+            )
+            if request.form.get("suggest"):
+                found = matcher_for(config).suggest(form["description"])
+                suggestions = [suggestion_id(s.option) for s in found]
+            else:
+                problems = desk.check_call(call, config)
+                if not problems:
+                    db = databases.get()
+                    with transaction(db):
+                        ticket, _ = engine.file_phone_call(
+                            SqliteStore(db), config, clock(), staff_channel, call, state.user()
+                        )
+                    wake()
+                    filed = format_number(config.service.ticket_prefix, ticket.id or 0)
+                    form = dict.fromkeys(form, "")
+        labels = {c.id: c.text(state.language()) for c in config.categories}
+        shown = [labels[s] for s in suggestions if s in labels]
+        if suggestions and not form["category"]:
+            first = next((s for s in suggestions if s in labels), "")
+            form["category"] = first
+        return page(
+            "phone.html",
+            400 if problems else 200,
+            form=form,
+            problems=[state.t(p) for p in problems],
+            suggestions=shown,
+            suggested=bool(request.form.get("suggest")),
+            filed=filed,
+            categories=config.categories,
+        )
+
+    @blueprint.get("/desk/callbacks")
+    @signed_in
+    def callbacks() -> Response:
+        if state.user().role.kind != DISPATCH:
+            return page("message.html", 403, message=state.t("dispatch_only"))
+        items = stored.call_backs(databases.get())
+        return page(
+            "callbacks.html",
+            items=items,
+            number=lambda ticket_id: format_number(config.service.ticket_prefix, ticket_id or 0),
+            when=lambda moment: _when(state, moment),
+            done=request.args.get("done", ""),
+        )
+
+    @blueprint.post("/desk/callbacks/<int:message_id>/told")
+    @signed_in
+    def told(message_id: int) -> Response:
+        if state.user().role.kind != DISPATCH:
+            return page("message.html", 403, message=state.t("dispatch_only"))
+        db = databases.get()
+        with transaction(db):
+            item = stored.mark_called_back(db, message_id)
+            store = SqliteStore(db)
+            ticket = store.ticket(item.ticket_id) if item and item.ticket_id else None
+            if item is not None and ticket is not None:
+                engine.called_back(
+                    store, config, clock(), staff_channel, ticket, state.user(), item.text
+                )
+        return redirect("/desk/callbacks?done=1", 303)
+
+    # --- the map
+    @blueprint.get("/desk/map.geojson")
+    @signed_in
+    def map_geojson() -> Response:
+        db, user, now = databases.get(), state.user(), clock()
+        args = {k: v for k, v in request.args.items() if isinstance(v, str)}
+        try:
+            query = desk.scoped(desk.parse_query(args, config, now), user.role)
+        except desk.BadQuery as problem:
+            return Response(json.dumps({"error": str(problem)}), 400, mimetype="application/json")
+        features = []
+        for ticket in stored.located_tickets(db, query, MAP_LIMIT):
+            shown = _view(state, ticket)
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {
+                        "type": "Point",
+                        "coordinates": [shown.longitude, shown.latitude],
+                    },
+                    "properties": {
+                        "number": shown.number,
+                        "status": shown.status,
+                        "late": shown.late,
+                        "category": shown.category,
+                        "agency": shown.agency,
+                        "url": f"/desk/tickets/{shown.number}",
+                    },
+                }
+            )
+        body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+        return Response(body, 200, mimetype="application/geo+json")
+
+    @blueprint.get("/desk/map")
+    @signed_in
+    def map_page() -> Response:
+        db, user, now = databases.get(), state.user(), clock()
+        query = desk.scoped(desk.parse_query({}, config, now), user.role)
+        located = [_view(state, t) for t in stored.located_tickets(db, query, MAP_LIMIT)]
+        return page("map.html", located=located)
+
+    return blueprint
+
+
+# --------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------
+
+
+def _language_of_request(config: Config) -> str:
+    wanted = request.args.get("lang", "")
+    return wanted if wanted in LANGUAGES else config.service.language
+
+
+def _role_name(config: Config, role: Role, language: str) -> str:
+    if role.kind == AGENCY:
+        agency = config.agency(role.agency_id)
+        return agency.display if agency else role.agency_id
+    if role.kind == DISPATCH:
+        return config.dispatch.name
+    return desk_text(language, "role_supervisor") if role.kind == SUPERVISOR else role.kind
+
+
+def _view(state: _Desk, ticket: Ticket) -> desk.TicketView:
+    return desk.view(state.config, state.user().role, ticket, state.clock(), state.language())
+
+
+def _status_label(state: _Desk, status: str) -> str:
+    from bot.catalog import say
+
+    return say(state.language(), f"staff_status_{status}")
+
+
+def _when(state: _Desk, moment: datetime) -> str:
+    from bot.timefmt import format_time
+
+    return format_time(moment, state.config.service.timezone, state.language())
+
+
+def _actions_for(role: Role, ticket: Ticket) -> list[str]:
+    """The actions worth offering on this ticket's page (the core still checks)."""
+    if not ticket.is_open:
+        return ["note"]
+    if not ticket.agency_id:  # at dispatch
+        return ["transfer", "reply", "ask", "reject", "note"]
+    offered = ["reply", "ask", "claim", "resolve", "transfer", "bounce", "reject", "note"]
+    if ticket.claimed_by:
+        offered.remove("claim")
+    return offered
+
+
+_EXPORT_COLUMNS = (
+    ("col_number", "number"),
+    ("col_status", "status_label"),
+    ("col_category", "category"),
+    ("col_agency", "agency"),
+    ("col_citizen", "citizen"),
+    ("col_channel", "channel"),
+    ("col_description", "description"),
+    ("col_address", "address"),
+    ("col_created", "created"),
+    ("col_deadline", "deadline"),
+    ("col_first_response", "first_response"),
+)
+
+
+def _export(state: _Desk, kind: str, views: Iterator[desk.TicketView]) -> Response:
+    heading = [state.t(key) for key, _ in _EXPORT_COLUMNS]
+    day = state.clock().astimezone(state.config.service.tz).date().isoformat()
+    if kind == "csv":
+
+        def rows() -> Iterator[str]:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(heading)
+            for shown in views:
+                writer.writerow([_cell(getattr(shown, name)) for _, name in _EXPORT_COLUMNS])
+                if buffer.tell() > 64 * 1024:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+            yield buffer.getvalue()
+
+        response = Response(stream_with_context(rows()), mimetype="text/csv; charset=utf-8")
+        response.headers["Content-Disposition"] = f'attachment; filename="tiket-{day}.csv"'
+        return response
+    import xlsxwriter
+
+    output = io.BytesIO()
+    workbook = xlsxwriter.Workbook(output, {"constant_memory": True, "in_memory": True})
+    sheet = workbook.add_worksheet("Tiket")
+    bold = workbook.add_format({"bold": True})
+    sheet.write_row(0, 0, heading, bold)
+    for row, shown in enumerate(views, start=1):
+        sheet.write_row(row, 0, [_cell(getattr(shown, name)) for _, name in _EXPORT_COLUMNS])
+    workbook.close()
+    output.seek(0)
+    response = send_file(
+        output,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"tiket-{day}.xlsx",
+    )
+    return response
+
+
+def _cell(value: object) -> str:
+    """A spreadsheet cell: text that a spreadsheet would run as a formula is quoted."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+# --------------------------------------------------------------------------
+# The plug-in: the phone channel and the desk's pages
+# --------------------------------------------------------------------------
+
+
+class DeskChannel:
+    """The web desk: the call center's phone channel, and the pages staff sign in to."""
+
+    name = PHONE
+    secrets: tuple[str, ...] = ()
+    hosts_staff = False
+    external = False  # no outside provider: the console's clock may still be moved
+
+    def off_reason(self, config: Config, environ: Mapping[str, str]) -> str | None:
+        return None if config.desk.enabled else "desk.enabled is false"
+
+    def build(self, wiring: Wiring) -> Built:
+        blueprint = desk_blueprint(
+            wiring.config,
+            wiring.databases,
+            wiring.clock,
+            wiring.staff_channel,
+            wiring.delivery.wake,
+            wiring.senders,
+        )
+        return Built(PhoneSender(), [blueprint], [])
+
+
+CHANNEL = DeskChannel()
