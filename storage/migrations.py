@@ -425,7 +425,6 @@ def m008_web_desk(db: Database) -> None:
         WHERE status IN ('new', 'assigned', 'responded', 'waiting_citizen', 'resolved')
         """
     )
-    db.execute("CREATE INDEX tickets_by_agency_deadline ON tickets (agency_id, deadline_at, id)")
     # The call center's call-back list: answers to phone callers not yet passed on.
     db.execute(
         """
