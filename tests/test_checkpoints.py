@@ -88,7 +88,9 @@ def test_under_steady_writes_the_log_is_started_over_not_grown_forever(tmp_path:
     checkpoints.stop()
 
     assert checkpoints.restarts >= 1
-    assert wal_pages(path) < 8_000  # its peak: started over, not grown to ~27,000
+    # its peak: started over, not grown to ~27,000 (how far it gets before a restart
+    # depends on thread timing: 8,075 was seen once on a busy two-core machine)
+    assert wal_pages(path) < 12_000
 
 
 def test_a_reader_in_the_log_delays_a_restart_not_the_writers(tmp_path: Path) -> None:
