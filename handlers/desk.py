@@ -39,7 +39,7 @@ from flask import (
 )
 
 from bot import desk, engine
-from bot.catalog import LANGUAGES
+from bot.catalog import LANGUAGES, say
 from bot.config import Config
 from bot.conversation import matcher_for
 from bot.desk import DeskUser
@@ -47,6 +47,7 @@ from bot.model import PHONE, Outbound, Ticket
 from bot.routing import suggestion_id
 from bot.staff import AGENCY, DISPATCH, SUPERVISOR, Role, role_of_chat
 from bot.tickets import format_number, parse_number
+from bot.timefmt import format_time
 from handlers.channels import Built, Wiring
 from handlers.delivery import Sent
 from handlers.desk_catalog import desk_text
@@ -516,14 +517,10 @@ def _view(state: _Desk, ticket: Ticket) -> desk.TicketView:
 
 
 def _status_label(state: _Desk, status: str) -> str:
-    from bot.catalog import say
-
     return say(state.language(), f"staff_status_{status}")
 
 
 def _when(state: _Desk, moment: datetime) -> str:
-    from bot.timefmt import format_time
-
     return format_time(moment, state.config.service.timezone, state.language())
 
 
