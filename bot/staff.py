@@ -85,6 +85,17 @@ class Role:
         return self.kind != AGENCY or ticket.agency_id == self.agency_id
 
 
+def role_display(config: Config, role: Role, supervisor: str) -> str:
+    """How a role is named to people: the agency's short name, the call center's name,
+    or `supervisor` (the caller's word for it, in its language)."""
+    if role.kind == AGENCY:
+        agency = config.agency(role.agency_id)
+        return agency.display if agency else role.agency_id
+    if role.kind == DISPATCH:
+        return config.dispatch.name
+    return supervisor
+
+
 def role_of_chat(config: Config, channel: str, chat_id: str, staff_channel: str) -> Role | None:
     """The staff role of a chat in this config, or None (a citizen's private chat, or a
     chat the config no longer names)."""
@@ -365,12 +376,7 @@ class _StaffChat:
             session.now,
             DESK_LINK_LIFETIME,
         )
-        if self.role.kind == AGENCY:
-            role = session.agency_name(self.role.agency_id)
-        elif self.role.kind == DISPATCH:
-            role = session.config.dispatch.name
-        else:
-            role = session.staff_text("desk_role_supervisor")
+        role = role_display(session.config, self.role, session.staff_text("desk_role_supervisor"))
         text = session.staff_text(
             "desk_link",
             service=session.config.service.name,

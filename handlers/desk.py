@@ -45,12 +45,12 @@ from bot.conversation import matcher_for
 from bot.desk import DeskUser
 from bot.model import PHONE, Outbound, Ticket
 from bot.routing import suggestion_id
-from bot.staff import AGENCY, DISPATCH, SUPERVISOR, Role, role_of_chat
+from bot.staff import AGENCY, DISPATCH, Role, role_display, role_of_chat
 from bot.tickets import format_number, parse_number
 from bot.timefmt import format_time
 from handlers.channels import Built, Wiring
 from handlers.delivery import Sent
-from handlers.desk_catalog import desk_text
+from handlers.desk_catalog import desk_text, event_name
 from storage import desk as stored
 from storage.clock import Clock
 from storage.connections import Databases
@@ -312,6 +312,8 @@ def desk_blueprint(
             timeline=entries,
             citizen_chat=ticket.citizen_chat_id,
             when=lambda moment: _when(state, moment),
+            event_name=lambda action: event_name(state.language(), action),
+            actor_name=lambda actor: _actor_name(state, actor),
             actions=_actions_for(user.role, ticket),
             agencies=[a for a in config.agencies if a.id != ticket.agency_id],
             done=request.args.get("done", ""),
@@ -504,12 +506,20 @@ def _language_of_request(config: Config) -> str:
 
 
 def _role_name(config: Config, role: Role, language: str) -> str:
-    if role.kind == AGENCY:
-        agency = config.agency(role.agency_id)
-        return agency.display if agency else role.agency_id
-    if role.kind == DISPATCH:
-        return config.dispatch.name
-    return desk_text(language, "role_supervisor") if role.kind == SUPERVISOR else role.kind
+    return role_display(config, role, desk_text(language, "role_supervisor"))
+
+
+def _actor_name(state: _Desk, actor: str) -> str:
+    """Who did it, as an event's actor is written (`citizen:…`, `staff:<key>:<name>`,
+    `system`), in words."""
+    kind, _, rest = actor.partition(":")
+    if kind == "citizen":
+        return state.t("actor_citizen")
+    if kind == "staff":
+        key, _, name = rest.partition(":")
+        agency = state.config.agency(key)
+        return f"{name} · {agency.display}" if agency and name else name or key
+    return state.t("actor_system") if actor == "system" else actor
 
 
 def _view(state: _Desk, ticket: Ticket) -> desk.TicketView:

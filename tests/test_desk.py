@@ -268,7 +268,7 @@ def test_a_reply_from_the_ticket_page_reaches_the_citizen_and_edits_the_card(
     sign_in(service, client, PUPR_CHAT, "Budi")
     page = client.get("/desk/tickets/ICT-000001").get_data(as_text=True)
     assert "Jalan di Desa Lohbener berlubang besar" in page
-    assert "created" in page and "assigned" in page  # the timeline's events
+    assert "Pengaduan dibuat" in page and "Diteruskan ke instansi" in page  # its events
     response = client.post(
         "/desk/tickets/ICT-000001/reply",
         data={"csrf": csrf_of(page), "text": "Tim kami survei besok pagi"},

@@ -1,0 +1,217 @@
+"""The web desk in a real browser: headless Chromium (Debian's) driven by Playwright
+against a real `serve` process with the local channel, beside the try-it console.
+
+An agency admin asks for a link with /dasbor in the agency chat, signs in, finds a
+ticket by a word of its description and answers it from the ticket page — the citizen
+gets the answer in their chat and the agency's card changes. The call center takes a
+complaint by phone, the card reaches the agency, and the agency's answer waits on the
+call-back list until an operator marks it told. Each page is saved as a screenshot
+(desktop and 390 px wide) under tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import playwright.sync_api as playwright_api
+import pytest
+
+from tests.processes import free_port, get_json, start_serve, stop, wait_until, write_config
+from tests.test_console import (
+    ARTIFACTS,
+    CHROMIUM,
+    pane,
+    press,
+    say,
+    shows,
+    skip_location_photo_and_send,
+)
+
+LINK = re.compile(r"http://127\.0\.0\.1:\d+/desk/login/[A-Za-z0-9_-]{43}")
+PHONE_WIDTH = 390
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    # links in the chat point at this serve, as they would at a real public_url
+    config = write_config(tmp_path, port, public_url=base)
+    process = start_serve(config, tmp_path / "serve.log")
+    try:
+        wait_until(lambda: get_json(f"{base}/healthz"))
+        yield base
+    finally:
+        stop(process)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
+        )
+        yield launched
+        launched.close()
+
+
+def open_page(browser: object, url: str, width: int = 1400) -> object:
+    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+    page.set_default_timeout(10_000)
+    page.goto(url)
+    return page
+
+
+def choose_staff_chat(console: object, chat: str) -> None:
+    console.locator("#staff-chat").select_option(chat)
+    playwright_api.expect(console.locator("#staff-chat")).to_have_value(chat)
+
+
+def ask_for_a_link(console: object) -> str:
+    """/dasbor in the staff pane's chat; the sign-in link the bot answers with."""
+    say(console, "staff", "/dasbor")
+    shows(console, "staff", "/desk/login/")
+    found = LINK.findall(pane(console, "staff").locator(".messages").inner_text())
+    assert found, pane(console, "staff").locator(".messages").inner_text()
+    return found[-1]
+
+
+def file_complaint(console: object, text: str, category: str) -> None:
+    say(console, "citizen", text)
+    press(console, "citizen", category)
+    skip_location_photo_and_send(console)
+
+
+def save(page: object, name: str) -> None:
+    """The page at desktop width, then at a phone's: nothing wider than the screen."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"desk-{name}.png"), full_page=True)
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE_WIDTH, f"{name} is {width} px wide on a {PHONE_WIDTH} px phone"
+    page.screenshot(path=str(ARTIFACTS / f"desk-{name}-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+
+def test_an_agency_signs_in_from_its_chat_finds_a_ticket_and_answers_it(
+    server: str, browser: object
+) -> None:
+    expect = playwright_api.expect
+    console = open_page(browser, f"{server}/try")
+    file_complaint(console, "Jalan di Desa Lohbener berlubang besar sekali", "Jalan dan jembatan")
+    shows(console, "citizen", "ICT-000001")
+    console.locator("#citizen-name").fill("budi")
+    console.locator("#citizen-name").dispatch_event("change")
+    file_complaint(console, "Jembatan kayu di Jatibarang retak dan miring", "Jalan dan jembatan")
+    shows(console, "citizen", "ICT-000002")
+
+    choose_staff_chat(console, "agency:pupr")
+    link = ask_for_a_link(console)
+    desk = open_page(browser, link)
+    expect(desk.locator("h1")).to_contain_text("Ringkasan — Dinas PUPR")
+    expect(desk.locator(".who")).to_contain_text("Masuk sebagai Admin")
+    expect(desk.locator(".figure").first).to_contain_text("2")
+    save(desk, "overview-agency")
+
+    # the same link a second time is refused
+    again = open_page(browser, link)
+    expect(again.locator("main")).to_contain_text("/dasbor")
+    assert "/desk/login/" in again.url
+
+    desk.locator("nav a", has_text="Tiket").click()
+    expect(desk.locator("table.tickets tbody tr")).to_have_count(2)
+    desk.locator("input[name=q]").fill("lohbener jalan")
+    desk.locator("button", has_text="Tampilkan").click()
+    rows = desk.locator("table.tickets tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("ICT-000001")
+    expect(rows.first).to_contain_text("Lohbener")
+    save(desk, "tickets")
+
+    rows.first.locator("a", has_text="ICT-000001").click()
+    expect(desk.locator("h1")).to_contain_text("ICT-000001")
+    expect(desk.locator(".timeline")).to_contain_text("Jalan di Desa Lohbener berlubang")
+    reply = desk.locator("form.action-reply")
+    reply.locator("textarea").fill("Tim kami survei ke Lohbener besok pagi")
+    reply.locator("button").click()
+    expect(desk.locator(".notice.ok")).to_contain_text("Balasan dikirim ke pelapor")
+    expect(desk.locator(".timeline")).to_contain_text("Tim kami survei ke Lohbener besok pagi")
+    save(desk, "ticket")
+
+    # the citizen (siti) receives it in her chat; the agency's card changed in place
+    console.locator("#citizen-name").fill("siti")
+    console.locator("#citizen-name").dispatch_event("change")
+    shows(console, "citizen", "Tim kami survei ke Lohbener besok pagi")
+    card = pane(console, "staff").locator(".msg.card", has_text="ICT-000001")
+    expect(card).to_contain_text("Sudah ditanggapi")
+
+    desk.locator("button", has_text="Keluar").click()
+    expect(desk.locator("main")).to_contain_text("/dasbor")
+    desk.goto(f"{server}/desk/tickets/ICT-000001")
+    assert "/desk/login" in desk.url
+    expect(desk.locator("main")).not_to_contain_text("Lohbener")
+
+
+def test_the_call_center_takes_a_phone_complaint_and_calls_the_caller_back(
+    server: str, browser: object
+) -> None:
+    expect = playwright_api.expect
+    console = open_page(browser, f"{server}/try")
+    choose_staff_chat(console, "dispatch")
+    desk = open_page(browser, ask_for_a_link(console))
+    expect(desk.locator("h1")).to_contain_text("Call Center I-Ceta")
+
+    desk.locator("nav a", has_text="Pengaduan telepon").click()
+    form = desk.locator("form.phone")
+    form.locator("input[name=name]").fill("Ibu Warsih")
+    form.locator("input[name=phone]").fill("0812-3456-7890")
+    form.locator("textarea[name=description]").fill(
+        "Lampu jalan PJU di depan SDN 1 Lohbener mati sudah tiga malam, gelap sekali"
+    )
+    form.locator("input[name=address]").fill("Jl. Raya Lohbener")
+    form.locator("button", has_text="Sarankan kategori").click()
+    expect(desk.locator(".suggestions")).to_contain_text("Lampu jalan (PJU) mati")
+    expect(desk.locator("select[name=category]")).to_have_value("lampu_jalan")
+    save(desk, "phone")
+    desk.locator("form.phone button", has_text="Simpan pengaduan").click()
+    expect(desk.locator("#filed")).to_contain_text("ICT-000001")
+
+    # the card reaches the agency the category belongs to, like a chat complaint's
+    choose_staff_chat(console, "agency:disperkim")
+    card = pane(console, "staff").locator(".msg.card", has_text="ICT-000001")
+    expect(card).to_contain_text("Lampu jalan PJU di depan SDN 1 Lohbener")
+    expect(card).not_to_contain_text("3456")  # the caller's number is masked
+    card.locator(".reply-link").click()
+    say(console, "staff", "Petugas PJU datang besok siang")
+
+    # the agency's answer waits on the call-back list until an operator has told the caller
+    desk.locator("nav a", has_text="Hubungi balik").click()
+    item = desk.locator("ul.callbacks li", has_text="ICT-000001")
+    expect(item).to_contain_text("Petugas PJU datang besok siang")
+    expect(item.locator("a[href^='tel:']")).to_contain_text("3456")  # dispatch sees it whole
+    save(desk, "callbacks")
+    item.locator("button", has_text="Sudah disampaikan").click()
+    expect(desk.locator(".notice.ok")).to_contain_text("sudah disampaikan ke penelepon")
+    expect(desk.locator("ul.callbacks li")).to_have_count(0)
+
+    desk.goto(f"{server}/desk/tickets/ICT-000001")
+    expect(desk.locator("dl.card")).to_contain_text("telepon (call center)")
+    expect(desk.locator(".timeline")).to_contain_text("Petugas PJU datang besok siang")
+    expect(desk.locator("dl.card")).not_to_contain_text("Menunggu")
+
+
+def test_a_supervisor_switches_the_desk_to_english(server: str, browser: object) -> None:
+    expect = playwright_api.expect
+    console = open_page(browser, f"{server}/try")
+    say(console, "supervisors", "/dasbor")
+    shows(console, "supervisors", "/desk/login/")
+    link = LINK.findall(pane(console, "supervisors").locator(".messages").inner_text())[-1]
+    desk = open_page(browser, link)
+    expect(desk.locator("table.agencies")).to_contain_text("Dinas PUPR")
+    desk.locator("button", has_text="English").click()
+    expect(desk.locator("nav")).to_contain_text("Overview")
+    expect(desk.locator("table.agencies thead")).to_contain_text("Agency")
+    save(desk, "overview-supervisor")
