@@ -163,7 +163,7 @@ def build_service(
     """
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from bot.model import LOCAL
+    from bot.model import LOCAL, PHONE
     from handlers.channels import Wiring
     from handlers.console import console_blueprint
     from handlers.deadlines import DeadlineJobs
@@ -290,7 +290,13 @@ def build_service(
             }
 
         app.register_blueprint(
-            console_blueprint(config, clock, databases, None if channels.any_provider else simulate)
+            console_blueprint(
+                config,
+                clock,
+                databases,
+                None if channels.any_provider else simulate,
+                desk_on=channels.is_on(PHONE) and staff_channel == LOCAL,
+            )
         )
 
     return Service(config, app, ingest, delivery, scheduler, channels, databases, clock, runtimes)

@@ -16,8 +16,9 @@ from datetime import date, datetime, time, timedelta
 
 from bot import conversation, lifecycle
 from bot.catalog import say
-from bot.config import Config
-from bot.model import OPEN_STATUSES, PHONE, Location, Status, Ticket, TicketQuery
+from bot.config import Agency, Config
+from bot.deadlines import ResponseStats, Window, digest_windows, response_stats
+from bot.model import OPEN_STATUSES, PHONE, Assignment, Location, Status, Ticket, TicketQuery
 from bot.session import Session, channel_name
 from bot.staff import AGENCY, DISPATCH, Role
 from bot.tickets import format_number, mask_phone
@@ -325,3 +326,57 @@ def _citizen(ticket: Ticket, role: Role, language: str) -> str:
     if ticket.confidential:
         label += " " + say(language, "card_confidential")
     return label
+
+
+# --------------------------------------------------------------------------
+# The overview's figures (the digest's numbers, per agency)
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgencyFigures:
+    """One agency's line on the overview: open and overdue now, and the digest's week."""
+
+    agency: Agency
+    open: int
+    overdue: int
+    week: ResponseStats
+
+
+def figures_week(now: datetime, config: Config) -> Window:
+    """The digest's week: the seven whole days before today (service time zone)."""
+    today = now.astimezone(config.service.tz).date()
+    return next(w for w in digest_windows(today, config) if w.label == "window_week")
+
+
+def window_dates(window: Window, config: Config) -> tuple[date, date]:
+    """The first and last calendar day of a window (its end is exclusive), as the list's
+    `from` and `to` filters take them."""
+    tz = config.service.tz
+    first = window.start.astimezone(tz).date()
+    last = (window.end.astimezone(tz) - timedelta(microseconds=1)).date()
+    return first, last
+
+
+def agency_figures(
+    config: Config,
+    agencies: list[Agency],
+    assignments: list[Assignment],
+    open_by_agency: Mapping[str, int],
+    overdue_by_agency: Mapping[str, int],
+    now: datetime,
+) -> list[AgencyFigures]:
+    """Per agency, what the digest says of it (received, answered in time, median first
+    response over the week's stints) beside its open and overdue tickets now."""
+    by_agency: dict[str, list[Assignment]] = {}
+    for assignment in assignments:
+        by_agency.setdefault(assignment.agency_id, []).append(assignment)
+    return [
+        AgencyFigures(
+            agency,
+            open_by_agency.get(agency.id, 0),
+            overdue_by_agency.get(agency.id, 0),
+            response_stats(by_agency.get(agency.id, []), now),
+        )
+        for agency in agencies
+    ]

@@ -11,14 +11,18 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
+from flask import Blueprint, Response, current_app, jsonify, redirect, request, send_from_directory
 
 from bot.catalog import LANGUAGES
 from bot.config import Config
+from bot.model import LOCAL
+from bot.staff import DESK_LINK_LIFETIME, role_of_chat
 from bot.timefmt import format_time
-from handlers.local import is_loopback_request
+from handlers.local import MAX_NAME, BadRequest, chat_id_for, is_loopback_request
 from storage.clock import ServiceClock, save_simulated_offset
 from storage.connections import Databases
+from storage.db import transaction
+from storage.desk import issue_link
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_ADVANCE_HOURS = 24 * 7
@@ -29,11 +33,17 @@ Simulation = Callable[[], dict[str, int] | None]
 
 
 def console_blueprint(
-    config: Config, clock: ServiceClock, databases: Databases, simulate: Simulation | None
+    config: Config,
+    clock: ServiceClock,
+    databases: Databases,
+    simulate: Simulation | None,
+    desk_on: bool = False,
 ) -> Blueprint:
-    """`/try` and its assets, plus `/local/clock` to read and fast-forward the service clock.
+    """`/try` and its assets, `/local/clock` to read and fast-forward the service clock,
+    and `POST /try/desk` to open the web desk as a staff pane's chat.
 
-    `simulate` is None when a real channel is on: then time cannot be moved.
+    `simulate` is None when a real channel is on: then time cannot be moved. `desk_on`:
+    the web desk is served and the staff chats are local ones (the button is shown).
     """
     blueprint = Blueprint("console", __name__)
 
@@ -73,6 +83,7 @@ def console_blueprint(
             "offset_hours": round(clock.offset.total_seconds() / 3600, 2),
             "simulated": clock.offset > timedelta(0),
             "can_simulate": simulate is not None,
+            "desk": desk_on,
         }
 
     @blueprint.get("/local/clock")
@@ -102,4 +113,33 @@ def console_blueprint(
         scan = simulate()
         return jsonify({**clock_state(), "scan": scan}), 200
 
+    @blueprint.post("/try/desk")
+    def open_desk() -> Response:
+        """Sign in to the desk as the chosen pane's chat would with /dasbor: a one-time
+        link, redeemed at once (303 to it). Loopback only, like the whole console."""
+        if not desk_on:
+            return _refused("the web desk is off, or staff chats are on Telegram", 404)
+        if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            return _refused("open the desk from the console itself", 403)
+        try:
+            chat_id, is_staff = chat_id_for(config, request.form.get("chat", "")[:80], True)
+        except BadRequest as problem:
+            return _refused(problem.message, problem.status)
+        role = role_of_chat(config, LOCAL, chat_id, LOCAL) if is_staff else None
+        if role is None:
+            return _refused("only a staff pane (an agency, dispatch, supervisors) opens the desk")
+        name = request.form.get("name", "").strip()[:MAX_NAME] or "Konsol"
+        db = databases.get()
+        with transaction(db):
+            token = issue_link(
+                db, role.kind, role.agency_id, LOCAL, chat_id, name, clock(), DESK_LINK_LIFETIME
+            )
+        return redirect(f"/desk/login/{token}", 303)
+
     return blueprint
+
+
+def _refused(message: str, status: int = 400) -> Response:
+    response = jsonify({"error": message})
+    response.status_code = status
+    return response

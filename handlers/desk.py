@@ -43,11 +43,11 @@ from bot.catalog import LANGUAGES, say
 from bot.config import Config
 from bot.conversation import matcher_for
 from bot.desk import DeskUser
-from bot.model import PHONE, Outbound, Ticket
+from bot.model import PHONE, Location, Outbound, Ticket
 from bot.routing import suggestion_id
 from bot.staff import AGENCY, DISPATCH, Role, role_display, role_of_chat
 from bot.tickets import format_number, parse_number
-from bot.timefmt import format_time
+from bot.timefmt import format_date, format_duration, format_time
 from handlers.channels import Built, Wiring
 from handlers.delivery import Sent
 from handlers.desk_catalog import desk_text, event_name
@@ -55,6 +55,7 @@ from storage import desk as stored
 from storage.clock import Clock
 from storage.connections import Databases
 from storage.db import transaction
+from storage.deadlines import assignments_between
 from storage.media import media
 from storage.repository import SqliteStore
 
@@ -222,13 +223,19 @@ def desk_blueprint(
             queue, _ = stored.list_tickets(
                 db, desk.parse_query({"agency": "dispatch"}, config, now), desk.PAGE_SIZE
             )
-        agencies = []
-        if user.role.kind != AGENCY:
-            per_agency = stored.open_by_agency(db)
-            late_by_agency = stored.overdue_by_agency(db, now)
-            agencies = [
-                (a, per_agency.get(a.id, 0), late_by_agency.get(a.id, 0)) for a in config.agencies
-            ]
+        week = desk.figures_week(now, config)
+        first, last = desk.window_dates(week, config)
+        shown_agencies = [
+            a for a in config.agencies if user.role.kind != AGENCY or a.id == user.role.agency_id
+        ]
+        figures = desk.agency_figures(
+            config,
+            shown_agencies,
+            assignments_between(db, week.start, week.end),
+            stored.open_by_agency(db),
+            stored.overdue_by_agency(db, now),
+            now,
+        )
         callbacks = len(stored.call_backs(db)) if user.role.kind == DISPATCH else 0
         return page(
             "overview.html",
@@ -236,7 +243,16 @@ def desk_blueprint(
             total=sum(counts.values()),
             overdue=[_view(state, t) for t in overdue],
             queue=[_view(state, t) for t in queue],
-            agencies=agencies,
+            figures=figures,
+            week_first=first.isoformat(),
+            week_last=last.isoformat(),
+            week_label=state.t(
+                "overview_week",
+                first=format_date(first, state.language()),
+                last=format_date(last, state.language()),
+            ),
+            hours=f"{config.sla.response_hours:g}",
+            duration=lambda span: format_duration(span, state.language()) if span else "-",
             callbacks=callbacks,
             status_label=lambda s: _status_label(state, s),
         )
@@ -452,44 +468,65 @@ def desk_blueprint(
         return redirect("/desk/callbacks?done=1", 303)
 
     # --- the map
+    def points(args: Mapping[str, str]) -> list[dict[str, Any]]:
+        """The located tickets of the filtered list, with what a map pin shows."""
+        user, now, language = state.user(), clock(), state.language()
+        query = desk.scoped(desk.parse_query(args, config, now), user.role)
+        categories = {c.id: c.text(language) for c in config.categories}
+        agencies = {a.id: a.display for a in config.agencies}
+        labels: dict[str, str] = {}
+        shown = []
+        for point in stored.map_points(databases.get(), query, now, MAP_LIMIT):
+            number = format_number(config.service.ticket_prefix, point.id)
+            status = "late" if point.late else point.status
+            if status not in labels:
+                labels[status] = say(language, f"staff_status_{status}")
+            shown.append(
+                {
+                    "number": number,
+                    "status": point.status,
+                    "status_label": labels[status],
+                    "late": point.late,
+                    "category": categories.get(point.category_id)
+                    or say(language, "category_other"),
+                    "agency": agencies.get(point.agency_id, config.dispatch.name),
+                    "latitude": point.latitude,
+                    "longitude": point.longitude,
+                    "url": f"/desk/tickets/{number}",
+                }
+            )
+        return shown
+
     @blueprint.get("/desk/map.geojson")
     @signed_in
     def map_geojson() -> Response:
-        db, user, now = databases.get(), state.user(), clock()
         args = {k: v for k, v in request.args.items() if isinstance(v, str)}
         try:
-            query = desk.scoped(desk.parse_query(args, config, now), user.role)
+            located = points(args)
         except desk.BadQuery as problem:
             return Response(json.dumps({"error": str(problem)}), 400, mimetype="application/json")
-        features = []
-        for ticket in stored.located_tickets(db, query, MAP_LIMIT):
-            shown = _view(state, ticket)
-            features.append(
-                {
-                    "type": "Feature",
-                    "geometry": {
-                        "type": "Point",
-                        "coordinates": [shown.longitude, shown.latitude],
-                    },
-                    "properties": {
-                        "number": shown.number,
-                        "status": shown.status,
-                        "late": shown.late,
-                        "category": shown.category,
-                        "agency": shown.agency,
-                        "url": f"/desk/tickets/{shown.number}",
-                    },
-                }
-            )
+        features = [
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [round(p["longitude"], 6), round(p["latitude"], 6)],
+                },
+                "properties": {
+                    k: p[k] for k in ("number", "status", "late", "category", "agency", "url")
+                },
+            }
+            for p in located
+        ]
         body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
         return Response(body, 200, mimetype="application/geo+json")
 
     @blueprint.get("/desk/map")
     @signed_in
     def map_page() -> Response:
-        db, user, now = databases.get(), state.user(), clock()
-        query = desk.scoped(desk.parse_query({}, config, now), user.role)
-        located = [_view(state, t) for t in stored.located_tickets(db, query, MAP_LIMIT)]
+        located = points({})
+        for point in located:
+            point["map_link"] = Location(point["latitude"], point["longitude"]).map_link
         return page("map.html", located=located)
 
     return blueprint

@@ -230,6 +230,13 @@ def audit_trail(db: Database, limit: int = 100) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------
 
 
+# Late: past the deadline with no first response and the clock running (Ticket.is_late;
+# the deadline scan's own queries are in storage/deadlines.py). One parameter: now.
+_LATE_SQL = (
+    "(status = 'assigned' AND first_response_at IS NULL AND paused_at IS NULL AND deadline_at <= ?)"
+)
+
+
 def _match_expression(words: tuple[str, ...]) -> str:
     """An FTS5 query: every word, in any order, as a word or the start of one."""
     return " ".join('"' + word.replace('"', "") + '"*' for word in words)
@@ -257,10 +264,7 @@ def _where(query: TicketQuery) -> tuple[str, list[Any]]:
         params.append(query.channel)
     if query.overdue:
         assert query.now is not None
-        clauses.append(
-            "status = 'assigned' AND first_response_at IS NULL AND paused_at IS NULL "
-            "AND deadline_at <= ?"
-        )
+        clauses.append(_LATE_SQL)
         params.append(to_db_time(query.now))
     if query.created_from is not None:
         clauses.append("created_at >= ?")
@@ -304,16 +308,28 @@ def export_tickets(db: Database, query: TicketQuery, limit: int) -> Iterator[Tic
             yield ticket_from_row(dict(zip(keys, row, strict=True)))
 
 
-def located_tickets(db: Database, query: TicketQuery, limit: int) -> list[Ticket]:
-    """Tickets of the filtered list that have coordinates (for the map)."""
+@dataclass(frozen=True)
+class MapPoint:
+    """A located ticket, as the map needs it (not the whole row)."""
+
+    id: int
+    status: str
+    category_id: str
+    agency_id: str
+    latitude: float
+    longitude: float
+    late: bool
+
+
+def map_points(db: Database, query: TicketQuery, now: datetime, limit: int) -> list[MapPoint]:
+    """Tickets of the filtered list that have coordinates, in list order."""
     where, params = _where(query)
-    rows = _dicts(
-        db,
-        f"SELECT * FROM tickets WHERE {where} AND latitude IS NOT NULL "  # noqa: S608
-        "ORDER BY deadline_at, id LIMIT ?",
-        [*params, limit],
+    rows = db.execute(
+        f"SELECT id, status, category_id, agency_id, latitude, longitude, ({_LATE_SQL}) "  # noqa: S608
+        f"FROM tickets WHERE {where} AND latitude IS NOT NULL ORDER BY deadline_at, id LIMIT ?",
+        [to_db_time(now), *params, limit],
     )
-    return [ticket_from_row(row) for row in rows]
+    return [MapPoint(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
 
 
 def open_counts(db: Database, agency_id: str | None) -> dict[str, int]:
@@ -335,12 +351,7 @@ def open_by_agency(db: Database) -> dict[str, int]:
 def overdue_by_agency(db: Database, now: datetime) -> dict[str, int]:
     """Tickets past their deadline without a first response, per agency."""
     rows = db.execute(
-        """
-        SELECT agency_id, count(*) FROM tickets
-        WHERE status = 'assigned' AND first_response_at IS NULL
-          AND deadline_at <= ? AND paused_at IS NULL
-        GROUP BY agency_id
-        """,
+        f"SELECT agency_id, count(*) FROM tickets WHERE {_LATE_SQL} GROUP BY agency_id",  # noqa: S608
         [to_db_time(now)],
     )
     return {agency: count for agency, count in rows}

@@ -70,3 +70,34 @@ def test_a_restart_keeps_the_simulated_clock(tmp_path: Path) -> None:
     clock = again.app.test_client().get("/local/clock").json
     assert clock["offset_hours"] == 24 and clock["simulated"] is True
     assert again.app.test_client().get("/favicon.ico").status_code == 200
+
+
+def test_the_console_opens_the_desk_as_a_staff_panes_chat(tmp_path: Path) -> None:
+    service = service_with(tmp_path)
+    client = service.app.test_client()
+    assert client.get("/local/clock").json["desk"] is True
+    opened = client.post("/try/desk", data={"chat": "agency:pupr", "name": "Admin"})
+    assert opened.status_code == 303 and opened.headers["Location"].startswith("/desk/login/")
+    signed_in = client.get(opened.headers["Location"])
+    assert signed_in.status_code == 303 and signed_in.headers["Location"] == "/desk"
+    overview = client.get("/desk").get_data(as_text=True)
+    assert "Masuk sebagai Admin — Dinas PUPR" in overview
+
+
+def test_the_desk_button_is_refused_from_outside_another_site_or_a_citizen(
+    tmp_path: Path,
+) -> None:
+    service = service_with(tmp_path)
+    client = service.app.test_client()
+    outside = client.post("/try/desk", data={"chat": "dispatch"}, environ_base=OUTSIDE)
+    assert outside.status_code == 403
+    cross = client.post(
+        "/try/desk", data={"chat": "dispatch"}, headers={"Sec-Fetch-Site": "cross-site"}
+    )
+    assert cross.status_code == 403
+    citizen = client.post("/try/desk", data={"chat": "citizen:siti"})
+    assert citizen.status_code == 400 and "staff" in citizen.json["error"]
+    unknown = client.post("/try/desk", data={"chat": "agency:nope"})
+    assert unknown.status_code == 404
+    links = service.databases.get().execute("SELECT count(*) FROM desk_links").fetchone()[0]
+    assert links == 0

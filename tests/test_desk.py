@@ -435,3 +435,32 @@ def test_overdue_tickets_are_on_the_agency_overview(service: Service, client: Fl
     )
     page = client.get("/desk").get_data(as_text=True)
     assert "TERLAMBAT" in page and "ICT-000001" in page
+
+
+def test_supervisors_see_the_digests_figures_with_the_tickets_behind_them(
+    service: Service, client: FlaskClient
+) -> None:
+    file_road_complaint(Chat(service, "citizen:siti", name="Siti Aminah"))
+    service.clock.advance(hours=2)
+    Chat(service, PUPR_CHAT, group=True, name="Budi").says("/balas ICT-000001 Tim kami survei")
+    service.clock.advance(hours=22)  # the next day: yesterday is in the digest's week
+    sign_in(service, client, SUPERVISOR_CHAT, "Pak Bupati")
+    overview = client.get("/desk").get_data(as_text=True)
+    row = re.search(r"<tr><td>Dinas PUPR</td>(.*?)</tr>", overview, re.S)
+    assert row, overview
+    cells = re.findall(r"<td>(.*?)</td>", row.group(1), re.S)
+    received = re.search(r'href="([^"]+)">1</a>', cells[2])
+    assert received, cells
+    assert cells[3] == "1/1 (100 %)" and cells[4] == "2 jam", cells
+    listed = client.get(received.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "ICT-000001" in listed
+    dlh = re.search(r"<tr><td>Dinas Lingkungan Hidup</td>(.*?)</tr>", overview, re.S)
+    assert dlh and re.findall(r"<td>(.*?)</td>", dlh.group(1), re.S)[3:] == ["-", "-"]
+
+
+def test_an_agency_sees_only_its_own_figures(service: Service, client: FlaskClient) -> None:
+    file_road_complaint(Chat(service, "citizen:siti", name="Siti Aminah"))
+    sign_in(service, client, DLH_CHAT, "Rina")
+    overview = client.get("/desk").get_data(as_text=True)
+    assert "<td>Dinas Lingkungan Hidup</td>" in overview
+    assert "Dinas PUPR" not in overview

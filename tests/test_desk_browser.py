@@ -215,3 +215,24 @@ def test_a_supervisor_switches_the_desk_to_english(server: str, browser: object)
     expect(desk.locator("nav")).to_contain_text("Overview")
     expect(desk.locator("table.agencies thead")).to_contain_text("Agency")
     save(desk, "overview-supervisor")
+
+
+def test_the_consoles_button_opens_the_desk_as_the_chosen_pane(
+    server: str, browser: object
+) -> None:
+    expect = playwright_api.expect
+    console = open_page(browser, f"{server}/try")
+    choose_staff_chat(console, "agency:dlh")
+    button = pane(console, "staff").locator(".open-desk button")
+    expect(button).to_have_text("Buka dasbor")
+    with console.context.expect_page() as opened:
+        button.click()
+    desk = opened.value
+    expect(desk.locator(".who")).to_contain_text("Masuk sebagai Admin — DLH")
+    expect(desk.locator("nav")).not_to_contain_text("Pengaduan telepon")  # an agency's desk
+
+    with console.context.expect_page() as opened:
+        pane(console, "supervisors").locator(".open-desk button").click()
+    expect(opened.value.locator(".who")).to_contain_text("Masuk sebagai Pimpinan — Supervisor")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    console.screenshot(path=str(ARTIFACTS / "console-desk-button.png"))

@@ -20,6 +20,7 @@ const TEXT = {
     clock_off: "Jam simulasi tidak tersedia saat Telegram atau WhatsApp aktif.",
     dispatch: "Call center", switch: "English",
     stale_button: "Pilihan ini sudah lewat; pakai pesan terbaru.",
+    open_desk: "Buka dasbor",
   },
   en: {
     title: "I-Ceta — local try-it console",
@@ -39,6 +40,7 @@ const TEXT = {
     clock_off: "The simulated clock is off while Telegram or WhatsApp is on.",
     dispatch: "Call center", switch: "Bahasa Indonesia",
     stale_button: "This choice has passed; use the latest message.",
+    open_desk: "Open the desk",
   },
 };
 
@@ -223,6 +225,7 @@ async function refreshClock() {
     document.getElementById("clock-now").textContent = clock.shown;
     document.getElementById("clock-offset").textContent = clock.offset_hours ? t("ahead", { h: clock.offset_hours }) : "";
     document.querySelectorAll("[data-advance]").forEach((b) => { b.disabled = !clock.can_simulate; b.title = clock.can_simulate ? "" : t("clock_off"); });
+    document.querySelectorAll(".open-desk").forEach((form) => { form.hidden = !clock.desk; });
   } catch (error) {
     notice(error.message);
   }
@@ -276,6 +279,11 @@ function wire() {
       if (await send(pane, { text })) input.value = "";
     });
     section.querySelector(".cancel-reply").addEventListener("click", () => setReply(pane, null));
+    const desk = section.querySelector(".open-desk");
+    if (desk) desk.addEventListener("submit", () => { // the desk, as this pane's chat
+      desk.elements.chat.value = chatOf(pane);
+      desk.elements.name.value = senderName(pane);
+    });
   });
   let placeIndex = 0;
   document.querySelector('[data-send="location"]').addEventListener("click", () => {
