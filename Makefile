@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format check-config bench bench-scan bench-load bench-routing browser clean
+.PHONY: run test lint format check-config bench bench-scan bench-load bench-routing bench-desk browser clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ test: .venv browser lint
 	$(BIN)/python -m pytest -q
 
 # Benchmarks (several minutes; not part of `make test`); README section "Performance".
-bench: bench-routing bench-scan bench-load
+bench: bench-routing bench-scan bench-load bench-desk
 
 # Category suggestions on real complaints from public sources (tests/data/routing/):
 # top-1, top-3, no suggestion and wrong first, on the held-out part (exit 1: a target missed).
@@ -44,6 +44,12 @@ bench-routing: .venv
 # The deadline scan with 1,000,000 closed tickets.
 bench-scan: .venv
 	$(BIN)/python bench/deadline_scan.py
+
+# The web desk at 1,000,000 tickets: list, search, ticket page, overview, map and the
+# exports, timed on the server (exit 1: a target missed). BENCH_DESK_ARGS passes options,
+# e.g. BENCH_DESK_ARGS="--tickets 100000".
+bench-desk: .venv
+	$(BIN)/python bench/desk.py $(BENCH_DESK_ARGS)
 
 # A real serve on loopback: webhooks against /healthz under 8 concurrent clients, the
 # outbox drain, resident memory, the scan at 10k/100k/1M tickets (exit 1: a target missed);

@@ -330,6 +330,7 @@ def desk_blueprint(
             when=lambda moment: _when(state, moment),
             event_name=lambda action: event_name(state.language(), action),
             actor_name=lambda actor: _actor_name(state, actor),
+            notice_name=lambda entry: _notice_name(state, entry),
             actions=_actions_for(user.role, ticket),
             agencies=[a for a in config.agencies if a.id != ticket.agency_id],
             done=request.args.get("done", ""),
@@ -557,6 +558,15 @@ def _actor_name(state: _Desk, actor: str) -> str:
         agency = state.config.agency(key)
         return f"{name} · {agency.display}" if agency and name else name or key
     return state.t("actor_system") if actor == "system" else actor
+
+
+def _notice_name(state: _Desk, entry: stored.TimelineEntry) -> str:
+    """A reminder or overdue alert the scan sent, and to whom."""
+    role = role_of_chat(state.config, state.staff_channel, entry.chat_id, state.staff_channel)
+    chat = role_display(state.config, role, state.t("role_supervisor")) if role else "-"
+    if entry.action == "reminder":
+        return state.t("notice_reminder", stage=entry.text.removesuffix("h"), chat=chat)
+    return state.t("notice_overdue", chat=chat)
 
 
 def _view(state: _Desk, ticket: Ticket) -> desk.TicketView:

@@ -367,8 +367,8 @@ class TimelineEntry:
     """One thing that happened to a ticket: an event, or a message in or out."""
 
     at: datetime
-    kind: str  # "event", "in" (from the citizen), "out" (to the citizen or staff)
-    action: str  # the event's action, or the message's channel
+    kind: str  # "event", "in" (from the citizen), "out" (to the citizen or staff), "notice"
+    action: str  # the event's action, the message's channel, or the notice's kind
     actor: str
     text: str
     chat_id: str = ""
@@ -398,6 +398,18 @@ def timeline(db: Database, ticket_id: int) -> list[TimelineEntry]:
         attachments = tuple(a for a in decoded.get("attachments", []) if isinstance(a, dict))
         entries.append(
             TimelineEntry(from_db_time(at), direction, channel, "", text, chat_id, attachments)
+        )
+    # Reminders and overdue alerts about it, as the deadline scan recorded them (through
+    # the expression index notices_once; the key is "<stage>@<assignment>").
+    for kind, key, chat_id, at in db.execute(
+        """
+        SELECT kind, key, chat_id, at FROM notices
+        WHERE kind IN ('reminder', 'overdue', 'breach') AND coalesce(ticket_id, 0) = ?
+        """,
+        [ticket_id],
+    ):
+        entries.append(
+            TimelineEntry(from_db_time(at), "notice", kind, "system", key.split("@", 1)[0], chat_id)
         )
     entries.sort(key=lambda entry: entry.at)
     return entries

@@ -464,3 +464,18 @@ def test_an_agency_sees_only_its_own_figures(service: Service, client: FlaskClie
     overview = client.get("/desk").get_data(as_text=True)
     assert "<td>Dinas Lingkungan Hidup</td>" in overview
     assert "Dinas PUPR" not in overview
+
+
+def test_the_timeline_shows_the_reminders_and_alerts_sent(
+    service: Service, client: FlaskClient
+) -> None:
+    file_road_complaint(Chat(service, "citizen:siti", name="Siti Aminah"))
+    service.clock.advance(hours=13)
+    service.scan_deadlines()  # 12 hours before the deadline: the agency is reminded
+    service.clock.advance(hours=12)
+    service.scan_deadlines()  # past the deadline: the overdue alert
+    sign_in(service, client, DISPATCH_CHAT, "Rina")
+    page = client.get("/desk/tickets/ICT-000001").get_data(as_text=True)
+    assert "Pengingat 12 jam sebelum batas waktu, ke Dinas PUPR" in page
+    assert "Peringatan terlambat, ke Supervisor" in page
+    assert "Lewat batas tanggapan" in page  # the breach event
