@@ -518,11 +518,17 @@ class Config(_Section):
 
     def agency(self, agency_id: str) -> Agency | None:
         """The agency with this id, or None."""
-        return next((agency for agency in self.agencies if agency.id == agency_id), None)
+        by_id = self.memo.get("agencies_by_id")
+        if by_id is None:
+            by_id = self.memo["agencies_by_id"] = {a.id: a for a in self.agencies}
+        return by_id.get(agency_id)
 
     def category(self, category_id: str) -> Category | None:
         """The category with this id, or None."""
-        return next((c for c in self.categories if c.id == category_id), None)
+        by_id = self.memo.get("categories_by_id")
+        if by_id is None:
+            by_id = self.memo["categories_by_id"] = {c.id: c for c in self.categories}
+        return by_id.get(category_id)
 
     def referral(self, referral_id: str) -> Referral | None:
         """The referral with this id, or None."""

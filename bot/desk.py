@@ -10,8 +10,8 @@ their own channel and the agency's card is edited.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from bot import conversation, lifecycle
@@ -256,7 +256,9 @@ def file_call(session: Session, call: PhoneCall, operator: DeskUser) -> Ticket:
 
 @dataclass(frozen=True)
 class TicketView:
-    """A ticket as the desk shows it to one role, in one language (what the card says)."""
+    """A ticket as the desk shows it to one role, in one language (what the card says).
+    Its times are kept as moments and written out only when read (`created`, …), so an
+    export that writes real dates does not format them."""
 
     id: int
     number: str
@@ -270,49 +272,83 @@ class TicketView:
     description: str
     address: str
     map_link: str
-    created: str
-    deadline: str
-    first_response: str
+    created_at: datetime
+    deadline_at: datetime | None
+    first_response_at: datetime | None
     claimed_by: str
     confidential: bool
     latitude: float | None
     longitude: float | None
+    shown_time: Callable[[datetime | None], str] = field(repr=False, compare=False)
+
+    @property
+    def created(self) -> str:
+        return self.shown_time(self.created_at)
+
+    @property
+    def deadline(self) -> str:
+        return self.shown_time(self.deadline_at)
+
+    @property
+    def first_response(self) -> str:
+        return self.shown_time(self.first_response_at)
 
 
-def view(config: Config, role: Role, ticket: Ticket, now: datetime, language: str) -> TicketView:
-    assert ticket.id is not None
-    tz = config.service.timezone
+class Viewer:
+    """Shows tickets to one role, as of one moment, in one language. The labels every row
+    needs (categories, agencies, statuses, channels) are looked up once, so a list or an
+    export of thousands of rows pays for them once."""
 
-    def when(moment: datetime | None) -> str:
-        return format_time(moment, tz, language) if moment is not None else "-"
+    def __init__(self, config: Config, role: Role, now: datetime, language: str) -> None:
+        self.config, self.role, self.now, self.language = config, role, now, language
+        self._timezone = config.service.timezone
+        self._categories = {c.id: c.text(language) for c in config.categories}
+        self._other = say(language, "category_other")
+        self._agencies = {a.id: a.display for a in config.agencies}
+        self._statuses: dict[str, str] = {}
+        self._channels: dict[str, str] = {}
 
-    late = ticket.is_late(now)
-    category = config.category(ticket.category_id) if ticket.category_id else None
-    agency = config.agency(ticket.agency_id) if ticket.agency_id else None
-    location = ticket.location
-    return TicketView(
-        id=ticket.id,
-        number=format_number(config.service.ticket_prefix, ticket.id),
-        status=str(ticket.status),
-        status_label=say(
-            language, "staff_status_late" if late else f"staff_status_{ticket.status}"
-        ),
-        late=late,
-        category=category.text(language) if category else say(language, "category_other"),
-        agency=agency.display if agency else config.dispatch.name,
-        citizen=_citizen(ticket, role, language),
-        channel=channel_name(ticket.citizen_channel, language),
-        description=ticket.description,
-        address=location.address if location else "",
-        map_link=location.map_link if location else "",
-        created=when(ticket.created_at),
-        deadline=when(ticket.deadline_at),
-        first_response=when(ticket.first_response_at),
-        claimed_by=ticket.claimed_by,
-        confidential=ticket.confidential,
-        latitude=location.latitude if location else None,
-        longitude=location.longitude if location else None,
-    )
+    def _when(self, moment: datetime | None) -> str:
+        return format_time(moment, self._timezone, self.language) if moment is not None else "-"
+
+    def _status(self, status: str) -> str:
+        label = self._statuses.get(status)
+        if label is None:
+            label = self._statuses[status] = say(self.language, f"staff_status_{status}")
+        return label
+
+    def _channel(self, channel: str) -> str:
+        name = self._channels.get(channel)
+        if name is None:
+            name = self._channels[channel] = channel_name(channel, self.language)
+        return name
+
+    def __call__(self, ticket: Ticket) -> TicketView:
+        assert ticket.id is not None
+        late = ticket.is_late(self.now)
+        location = ticket.location
+        return TicketView(
+            id=ticket.id,
+            number=format_number(self.config.service.ticket_prefix, ticket.id),
+            status=str(ticket.status),
+            status_label=self._status("late" if late else str(ticket.status)),
+            late=late,
+            category=self._categories.get(ticket.category_id, self._other),
+            agency=self._agencies.get(ticket.agency_id, self.config.dispatch.name),
+            citizen=_citizen(ticket, self.role, self.language),
+            channel=self._channel(ticket.citizen_channel),
+            description=ticket.description,
+            address=location.address if location else "",
+            map_link=location.map_link if location else "",
+            created_at=ticket.created_at,
+            deadline_at=ticket.deadline_at,
+            first_response_at=ticket.first_response_at,
+            claimed_by=ticket.claimed_by,
+            confidential=ticket.confidential,
+            latitude=location.latitude if location else None,
+            longitude=location.longitude if location else None,
+            shown_time=self._when,
+        )
 
 
 def _citizen(ticket: Ticket, role: Role, language: str) -> str:

@@ -17,11 +17,12 @@ from __future__ import annotations
 import csv
 import hmac
 import io
+import itertools
 import json
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,9 @@ from bot import desk, engine
 from bot.catalog import LANGUAGES, say
 from bot.config import Config
 from bot.conversation import matcher_for
+from bot.deadlines import Window
 from bot.desk import DeskUser
-from bot.model import PHONE, Location, Outbound, Ticket
+from bot.model import PHONE, Assignment, Location, Outbound, Ticket
 from bot.routing import suggestion_id
 from bot.staff import AGENCY, DISPATCH, Role, role_display, role_of_chat
 from bot.tickets import format_number, parse_number
@@ -63,6 +65,8 @@ COOKIE = "iceta_desk"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
 MAP_LIMIT = 5000
+FIGURES_FRESH = timedelta(minutes=1)
+XLSX_IN_MEMORY_ROWS = 20_000
 
 
 class PhoneSender:
@@ -84,8 +88,20 @@ class _Desk:
     wake: Callable[[], None]
     senders: Mapping[str, Any]
 
+    # The digest week's stints, read at most once a minute (at 1,000,000 tickets a week
+    # holds ~10,000 of them: 0.2 s to read, too slow for every overview).
+    _week: tuple[datetime, datetime, list[Assignment]] | None = None
+
     def user(self) -> DeskUser:
         return g.desk_user
+
+    def week_assignments(self, week: Window, now: datetime) -> list[Assignment]:
+        cached = self._week
+        if cached is not None and cached[0] == week.start and now - cached[1] < FIGURES_FRESH:
+            return cached[2]
+        assignments = assignments_between(self.databases.get(), week.start, week.end)
+        self._week = (week.start, now, assignments)
+        return assignments
 
     def language(self) -> str:
         return g.desk_language
@@ -212,6 +228,7 @@ def desk_blueprint(
     @signed_in
     def overview() -> Response:
         db, user, now = databases.get(), state.user(), clock()
+        show = _viewer(state)
         agency_filter = user.role.agency_id if user.role.kind == AGENCY else None
         counts = stored.open_counts(db, agency_filter)
         overdue_query = desk.scoped(
@@ -231,7 +248,7 @@ def desk_blueprint(
         figures = desk.agency_figures(
             config,
             shown_agencies,
-            assignments_between(db, week.start, week.end),
+            state.week_assignments(week, now),
             stored.open_by_agency(db),
             stored.overdue_by_agency(db, now),
             now,
@@ -241,8 +258,8 @@ def desk_blueprint(
             "overview.html",
             counts=counts,
             total=sum(counts.values()),
-            overdue=[_view(state, t) for t in overdue],
-            queue=[_view(state, t) for t in queue],
+            overdue=[show(t) for t in overdue],
+            queue=[show(t) for t in queue],
             figures=figures,
             week_first=first.isoformat(),
             week_last=last.isoformat(),
@@ -262,7 +279,7 @@ def desk_blueprint(
     @signed_in
     def ticket_list() -> Response:
         db, user, now = databases.get(), state.user(), clock()
-        args = {k: v for k, v in request.args.items() if isinstance(v, str)}
+        args = _query_args()
         try:
             query = desk.scoped(desk.parse_query(args, config, now), user.role)
         except desk.BadQuery as problem:
@@ -280,14 +297,15 @@ def desk_blueprint(
                 request.query_string.decode("utf-8")[:500],
             )
             tickets = stored.export_tickets(db, query, desk.MAX_EXPORT_ROWS)
-            return _export(state, export, (_view(state, t) for t in tickets))
+            show = _viewer(state)
+            return _export(state, export, (show(t) for t in tickets))
         if export:
             return page("message.html", 400, message=state.t("bad_query", problem="format"))
         tickets, more = stored.list_tickets(db, query, desk.PAGE_SIZE)
         params = {k: v for k, v in args.items() if k != "page" and v}
         return page(
             "tickets.html",
-            tickets=[_view(state, t) for t in tickets],
+            tickets=[_viewer(state)(t) for t in tickets],
             more=more,
             page_number=query.page,
             args=args,
@@ -323,7 +341,7 @@ def desk_blueprint(
         entries = stored.timeline(db, ticket.id)
         return page(
             "ticket.html",
-            ticket=_view(state, ticket),
+            ticket=_viewer(state)(ticket),
             attachments=list(enumerate(ticket.attachments)),
             timeline=entries,
             citizen_chat=ticket.citizen_chat_id,
@@ -501,7 +519,7 @@ def desk_blueprint(
     @blueprint.get("/desk/map.geojson")
     @signed_in
     def map_geojson() -> Response:
-        args = {k: v for k, v in request.args.items() if isinstance(v, str)}
+        args = _query_args()
         try:
             located = points(args)
         except desk.BadQuery as problem:
@@ -538,6 +556,11 @@ def desk_blueprint(
 # --------------------------------------------------------------------------
 
 
+def _query_args() -> dict[str, str]:
+    """The list's filters as the request gives them (the first of a repeated one)."""
+    return {key: value for key, value in request.args.items() if isinstance(value, str)}
+
+
 def _language_of_request(config: Config) -> str:
     wanted = request.args.get("lang", "")
     return wanted if wanted in LANGUAGES else config.service.language
@@ -569,8 +592,9 @@ def _notice_name(state: _Desk, entry: stored.TimelineEntry) -> str:
     return state.t("notice_overdue", chat=chat)
 
 
-def _view(state: _Desk, ticket: Ticket) -> desk.TicketView:
-    return desk.view(state.config, state.user().role, ticket, state.clock(), state.language())
+def _viewer(state: _Desk) -> desk.Viewer:
+    """Shows this request's tickets to its signed-in role."""
+    return desk.Viewer(state.config, state.user().role, state.clock(), state.language())
 
 
 def _status_label(state: _Desk, status: str) -> str:
@@ -606,6 +630,13 @@ _EXPORT_COLUMNS = (
     ("col_deadline", "deadline"),
     ("col_first_response", "first_response"),
 )
+_EXPORT_NAMES = [name for _, name in _EXPORT_COLUMNS]
+# In XLSX these columns are real dates, read from the view's moments.
+_EXPORT_TIMES = {
+    "created": "created_at",
+    "deadline": "deadline_at",
+    "first_response": "first_response_at",
+}
 
 
 def _export(state: _Desk, kind: str, views: Iterator[desk.TicketView]) -> Response:
@@ -618,7 +649,7 @@ def _export(state: _Desk, kind: str, views: Iterator[desk.TicketView]) -> Respon
             writer = csv.writer(buffer)
             writer.writerow(heading)
             for shown in views:
-                writer.writerow([_cell(getattr(shown, name)) for _, name in _EXPORT_COLUMNS])
+                writer.writerow([_cell(getattr(shown, name)) for name in _EXPORT_NAMES])
                 if buffer.tell() > 64 * 1024:
                     yield buffer.getvalue()
                     buffer.seek(0)
@@ -630,13 +661,36 @@ def _export(state: _Desk, kind: str, views: Iterator[desk.TicketView]) -> Respon
         return response
     import xlsxwriter
 
+    # Up to XLSX_IN_MEMORY_ROWS the workbook is built in memory (fastest); a bigger export
+    # is written row by row to temporary files (constant_memory), so memory stays flat up
+    # to the 100,000-row cap.
+    first = list(itertools.islice(views, XLSX_IN_MEMORY_ROWS + 1))
+    small = len(first) <= XLSX_IN_MEMORY_ROWS
+    views = itertools.chain(first, views)
     output = io.BytesIO()
-    workbook = xlsxwriter.Workbook(output, {"constant_memory": True, "in_memory": True})
+    workbook = xlsxwriter.Workbook(
+        output, {"in_memory": True} if small else {"constant_memory": True}
+    )
     sheet = workbook.add_worksheet("Tiket")
     bold = workbook.add_format({"bold": True})
-    sheet.write_row(0, 0, heading, bold)
+    # times as real dates (sortable, filterable) in the service's zone, named in the heading
+    when = workbook.add_format({"num_format": "d mmm yyyy hh:mm"})
+    zone = format_time(state.clock(), state.config.service.timezone).rsplit(" ", 1)[-1]
+    titles = [
+        f"{title} ({zone})" if name in _EXPORT_TIMES else title
+        for title, name in zip(heading, _EXPORT_NAMES, strict=True)
+    ]
+    sheet.write_row(0, 0, titles, bold)
+    for name in _EXPORT_TIMES:
+        sheet.set_column(_EXPORT_NAMES.index(name), _EXPORT_NAMES.index(name), 17)
+    write, write_date, tz = sheet.write_string, sheet.write_datetime, state.config.service.tz
     for row, shown in enumerate(views, start=1):
-        sheet.write_row(row, 0, [_cell(getattr(shown, name)) for _, name in _EXPORT_COLUMNS])
+        for column, name in enumerate(_EXPORT_NAMES):
+            moment_of = _EXPORT_TIMES.get(name)
+            if moment_of is None:  # text: write_string skips write()'s type detection
+                write(row, column, _cell(getattr(shown, name)))
+            elif (moment := getattr(shown, moment_of)) is not None:
+                write_date(row, column, moment.astimezone(tz).replace(tzinfo=None), when)
     workbook.close()
     output.seek(0)
     response = send_file(

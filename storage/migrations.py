@@ -432,3 +432,10 @@ def m008_web_desk(db: Database) -> None:
         WHERE channel = 'phone' AND direction = 'out' AND status = 'sent'
         """
     )
+
+
+@migrations()
+def m009_tickets_by_created(db: Database) -> None:
+    """The desk's `from`/`to` filters and its exports of a period read tickets by the day
+    they were filed (an export of a week at 1,000,000 tickets: 0.5 s of scanning without)."""
+    db.execute("CREATE INDEX tickets_by_created ON tickets (created_at)")

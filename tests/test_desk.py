@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import datetime
 from pathlib import Path
 
 import openpyxl
@@ -238,6 +239,8 @@ def test_dispatch_sees_every_ticket_with_full_numbers_and_exports_xlsx(
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert values[0][0] == "Nomor" and {v[0] for v in values[1:]} == {"ICT-000001", "ICT-000002"}
     assert any("+6281234567890" in str(v) for v in values[1])
+    assert values[0][8] == "Dibuat (WIB)"  # times are real dates, in the service's zone
+    assert isinstance(values[1][8], datetime) and values[1][8].year == 2026
     geo = client.get("/desk/map.geojson").get_json()
     [point] = geo["features"]
     assert point["properties"]["number"] == "ICT-000002"

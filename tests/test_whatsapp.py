@@ -529,3 +529,36 @@ def test_a_reply_to_the_acknowledgement_goes_to_that_ticket(world: WhatsAppWorld
     acknowledgement = world.twilio.messages_to(SITI)[-1]["sid"]
     world.citizen("Lubangnya makin besar", original_replied_message_sid=acknowledgement)
     assert "Tambahan informasi untuk ICT-000001 sudah diteruskan" in world.last_body()
+
+
+def test_the_desk_shows_a_whatsapp_photo_and_plays_its_voice_note(
+    world: WhatsAppWorld, twilio: FakeTwilioApi, telegram: FakeTelegramApi
+) -> None:
+    """What the citizen sent, fetched from Twilio once, is on the desk's ticket page:
+    the photo as an image, the voice note in a player, each served with its type."""
+    voice = b"OggS\x00\x02" + b"suara-warga" * 50
+    world.citizen("Jalan di Desa Lohbener berlubang besar sejak bulan lalu")
+    world.citizen("1")
+    world.citizen("0")  # no location
+    world.citizen("", media=[(twilio.add_media(JPEG), "image/jpeg")])
+    world.citizen("", media=[(twilio.add_media(voice, "audio/ogg"), "audio/ogg")])
+    world.citizen("selesai")
+    world.citizen("1")
+    assert "nomor ICT-000001" in world.last_body()
+
+    world.telegram_post(tg.group_text(PUPR, BUDI, "/dasbor"))
+    link = next(
+        m["text"] for m in reversed(telegram.sent_to(PUPR)) if "/desk/login/" in (m["text"] or "")
+    )
+    token = link.split("/desk/login/", 1)[1].split()[0]
+    assert world.client.get(f"/desk/login/{token}").status_code == 303
+    page = world.client.get("/desk/tickets/ICT-000001").get_data(as_text=True)
+    assert '<img src="/desk/tickets/ICT-000001/files/0"' in page
+    assert '<audio controls preload="none" src="/desk/tickets/ICT-000001/files/1">' in page
+    photo = world.client.get("/desk/tickets/ICT-000001/files/0")
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg" and photo.data == JPEG
+    played = world.client.get("/desk/tickets/ICT-000001/files/1")
+    assert played.status_code == 200 and played.mimetype == "audio/ogg" and played.data == voice
+    assert world.client.get("/desk/tickets/ICT-000001/files/2").status_code == 404
+    fetched = [r for r in twilio.media_requests if r.path.startswith("/2010-04-01/")]
+    assert len(fetched) == 2  # fetched from Twilio once each, not again for the desk
