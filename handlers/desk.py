@@ -22,7 +22,7 @@ import json
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -683,14 +683,14 @@ def _export(state: _Desk, kind: str, views: Iterator[desk.TicketView]) -> Respon
     sheet.write_row(0, 0, titles, bold)
     for name in _EXPORT_TIMES:
         sheet.set_column(_EXPORT_NAMES.index(name), _EXPORT_NAMES.index(name), 17)
-    write, write_date, tz = sheet.write_string, sheet.write_datetime, state.config.service.tz
+    write, write_number, tz = sheet.write_string, sheet.write_number, state.config.service.tz
     for row, shown in enumerate(views, start=1):
         for column, name in enumerate(_EXPORT_NAMES):
             moment_of = _EXPORT_TIMES.get(name)
             if moment_of is None:  # text: write_string skips write()'s type detection
                 write(row, column, _cell(getattr(shown, name)))
             elif (moment := getattr(shown, moment_of)) is not None:
-                write_date(row, column, moment.astimezone(tz).replace(tzinfo=None), when)
+                write_number(row, column, _excel_day(moment, tz), when)
     workbook.close()
     output.seek(0)
     response = send_file(
@@ -700,6 +700,17 @@ def _export(state: _Desk, kind: str, views: Iterator[desk.TicketView]) -> Respon
         download_name=f"tiket-{day}.xlsx",
     )
     return response
+
+
+_UNIX_EPOCH_IN_EXCEL = 25569  # 1970-01-01 as an Excel (1900 system) day number
+
+
+def _excel_day(moment: datetime, tz: tzinfo) -> float:
+    """A moment as Excel's date number in the zone `tz` (days since 1899-12-30, the time
+    as the fraction): what write_datetime computes, at a fraction of its cost."""
+    offset = tz.utcoffset(moment)
+    local_seconds = moment.timestamp() + (offset.total_seconds() if offset else 0.0)
+    return local_seconds / 86400 + _UNIX_EPOCH_IN_EXCEL
 
 
 def _cell(value: object) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -240,7 +241,8 @@ def test_dispatch_sees_every_ticket_with_full_numbers_and_exports_xlsx(
     assert values[0][0] == "Nomor" and {v[0] for v in values[1:]} == {"ICT-000001", "ICT-000002"}
     assert any("+6281234567890" in str(v) for v in values[1])
     assert values[0][8] == "Dibuat (WIB)"  # times are real dates, in the service's zone
-    assert isinstance(values[1][8], datetime) and values[1][8].year == 2026
+    created = service.clock.now.astimezone(ZoneInfo("Asia/Jakarta")).replace(tzinfo=None)
+    assert isinstance(values[1][8], datetime) and abs(values[1][8] - created) < timedelta(seconds=1)
     geo = client.get("/desk/map.geojson").get_json()
     [point] = geo["features"]
     assert point["properties"]["number"] == "ICT-000002"
