@@ -21,7 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bot.config import parse_config
-from bot.model import LOCAL, PHONE, Location
+from bot.model import LOCAL, PHONE, Attachment, Location
 from handlers.desk import COOKIE, PhoneSender, desk_blueprint
 from handlers.local import LocalSender
 from tests.harness import (
@@ -484,3 +484,20 @@ def test_the_timeline_shows_the_reminders_and_alerts_sent(
     assert "Pengingat 12 jam sebelum batas waktu, ke Dinas PUPR" in page
     assert "Peringatan terlambat, ke Supervisor" in page
     assert "Lewat batas tanggapan" in page  # the breach event
+
+
+def test_a_console_sample_photo_is_named_not_shown_as_a_broken_image(
+    service: Service, client: FlaskClient
+) -> None:
+    siti = Chat(service, "citizen:siti", name="Siti Aminah")
+    siti.says("Jalan di Desa Lohbener berlubang besar, sudah dua bulan")
+    siti.says("1")
+    siti.says("0")
+    sample = Attachment("photo", "local:foto-1.jpg", "image/jpeg", "foto-1.jpg")
+    siti.says("", attachments=(sample,))
+    siti.says("selesai")
+    siti.says("1")
+    sign_in(service, client, PUPR_CHAT, "Budi")
+    page = client.get("/desk/tickets/ICT-000001").get_data(as_text=True)
+    assert "📷 foto-1.jpg (foto contoh dari konsol coba, tanpa berkas)" in page
+    assert "<img" not in page
