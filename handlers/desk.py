@@ -42,10 +42,10 @@ from flask import (
 from bot import desk, engine
 from bot.catalog import LANGUAGES, say
 from bot.config import Config
-from bot.conversation import matcher_for
+from bot.conversation import IDLE, matcher_for
 from bot.deadlines import Window
 from bot.desk import DeskUser
-from bot.model import PHONE, Assignment, Location, Outbound, Ticket
+from bot.model import PHONE, Assignment, Inbound, Location, Outbound, Ticket
 from bot.routing import suggestion_id
 from bot.staff import AGENCY, DISPATCH, Role, role_display, role_of_chat
 from bot.tickets import format_number, parse_number
@@ -53,6 +53,7 @@ from bot.timefmt import format_date, format_duration, format_time
 from handlers.channels import Built, Wiring
 from handlers.delivery import Sent
 from handlers.desk_catalog import desk_text, event_name
+from handlers.ingest import Ingest
 from storage import desk as stored
 from storage.clock import Clock
 from storage.connections import Databases
@@ -117,6 +118,7 @@ def desk_blueprint(
     staff_channel: str,
     wake: Callable[[], None],
     senders: Mapping[str, Any],
+    ingest: Ingest,
 ) -> Blueprint:
     """Every /desk route."""
     blueprint = Blueprint("desk", __name__, template_folder=str(TEMPLATES))
@@ -468,6 +470,7 @@ def desk_blueprint(
             number=lambda ticket_id: format_number(config.service.ticket_prefix, ticket_id or 0),
             when=lambda moment: _when(state, moment),
             done=request.args.get("done", ""),
+            refused=request.args.get("refused", ""),
         )
 
     @blueprint.post("/desk/callbacks/<int:message_id>/told")
@@ -485,6 +488,52 @@ def desk_blueprint(
                     store, config, clock(), staff_channel, ticket, state.user(), item.text
                 )
         return redirect("/desk/callbacks?done=1", 303)
+
+    @blueprint.post("/desk/callbacks/<int:message_id>/answer")
+    @signed_in
+    def caller_answered(message_id: int) -> Response:
+        """What the caller said back on the phone (a confirmation, a rating, an answer to
+        the agency's question) goes into the conversation as the caller's own message,
+        and the item counts as told."""
+        if state.user().role.kind != DISPATCH:
+            return page("message.html", 403, message=state.t("dispatch_only"))
+        text = request.form.get("text", "").strip()[:4000]
+        db = databases.get()
+        item = stored.waiting_call_back(db, message_id)
+        if item is None:  # told meanwhile, by someone else
+            return redirect("/desk/callbacks?done=1", 303)
+        if not text:
+            return redirect("/desk/callbacks?refused=answer_empty", 303)
+        store = SqliteStore(db)
+        ticket = store.ticket(item.ticket_id) if item.ticket_id else None
+        conversation = store.conversation(PHONE, item.phone)
+        awaiting = conversation is not None and conversation.state != IDLE
+        inbound = Inbound(
+            channel=PHONE,
+            chat_id=item.phone,
+            provider_id=f"desk-answer-{message_id}-{secrets.token_hex(8)}",
+            sender_id=item.phone,
+            sender_name=ticket.citizen_name if ticket else "",
+            phone=item.phone,
+            text=text,
+            # a reply to the agency's message, unless the caller answers a question
+            # the conversation is waiting on (is it fixed? a rating?)
+            reply_to_message_id="" if awaiting else item.provider_id,
+        )
+        operator = state.user()
+
+        def told(db: Any, now: datetime) -> None:
+            passed_on = stored.mark_called_back(db, message_id)
+            told_store = SqliteStore(db)
+            # read again: the caller's answer, just handled, may have closed it
+            current = told_store.ticket(item.ticket_id) if item.ticket_id else None
+            if passed_on is not None and current is not None:
+                engine.called_back(
+                    told_store, config, now, staff_channel, current, operator, passed_on.text
+                )
+
+        ingest.receive(inbound, also_record=told)
+        return redirect("/desk/callbacks?done=answer", 303)
 
     # --- the map
     def points(args: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -743,6 +792,7 @@ class DeskChannel:
             wiring.staff_channel,
             wiring.delivery.wake,
             wiring.senders,
+            wiring.ingest,
         )
         return Built(PhoneSender(), [blueprint], [])
 

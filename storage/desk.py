@@ -443,35 +443,38 @@ class CallBack:
     phone: str
     text: str
     at: datetime
+    provider_id: str = ""  # the id the message was "sent" under (a caller's answer replies to it)
+
+
+_WAITING = (
+    "SELECT id, ticket_id, chat_id, text, at, provider_message_id FROM messages "
+    "WHERE channel = 'phone' AND direction = 'out' AND status = 'sent'"
+)
+
+
+def _call_back(row: tuple[Any, ...]) -> CallBack:
+    return CallBack(row[0], row[1], row[2], row[3], from_db_time(row[4]), row[5] or "")
 
 
 def call_backs(db: Database, limit: int = 200) -> list[CallBack]:
     """Answers for phone callers not yet passed on, oldest first."""
-    rows = db.execute(
-        """
-        SELECT id, ticket_id, chat_id, text, at FROM messages
-        WHERE channel = 'phone' AND direction = 'out' AND status = 'sent'
-        ORDER BY id LIMIT ?
-        """,
-        [limit],
-    ).fetchall()
-    return [CallBack(r[0], r[1], r[2], r[3], from_db_time(r[4])) for r in rows]
+    rows = db.execute(f"{_WAITING} ORDER BY id LIMIT ?", [limit]).fetchall()  # noqa: S608
+    return [_call_back(row) for row in rows]
+
+
+def waiting_call_back(db: Database, message_id: int) -> CallBack | None:
+    """One answer still waiting on the call-back list, or None."""
+    row = db.execute(f"{_WAITING} AND id = ?", [message_id]).fetchone()  # noqa: S608
+    return _call_back(row) if row is not None else None
 
 
 def mark_called_back(db: Database, message_id: int) -> CallBack | None:
     """The call center told the caller (in the caller's transaction); None when the
     message is not (or no longer) waiting."""
-    row = db.execute(
-        """
-        SELECT id, ticket_id, chat_id, text, at FROM messages
-        WHERE id = ? AND channel = 'phone' AND direction = 'out' AND status = 'sent'
-        """,
-        [message_id],
-    ).fetchone()
-    if row is None:
-        return None
-    db.execute("UPDATE messages SET status = 'told' WHERE id = ?", [message_id])
-    return CallBack(row[0], row[1], row[2], row[3], from_db_time(row[4]))
+    item = waiting_call_back(db, message_id)
+    if item is not None:
+        db.execute("UPDATE messages SET status = 'told' WHERE id = ?", [message_id])
+    return item
 
 
 def _dicts(db: Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:

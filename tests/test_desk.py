@@ -50,6 +50,7 @@ def desk_app(service: Service, config: dict | None = None) -> Flask:
             LOCAL,
             service.delivery.wake,
             {LOCAL: LocalSender(), PHONE: PhoneSender()},
+            service.ingest,
         )
     )
     return app
@@ -501,3 +502,89 @@ def test_a_console_sample_photo_is_named_not_shown_as_a_broken_image(
     page = client.get("/desk/tickets/ICT-000001").get_data(as_text=True)
     assert "📷 foto-1.jpg (foto contoh dari konsol coba, tanpa berkas)" in page
     assert "<img" not in page
+
+
+def _file_phone_call(service: Service, client: FlaskClient) -> str:
+    sign_in(service, client, DISPATCH_CHAT, "Rina")
+    csrf = csrf_of(client.get("/desk/phone").get_data(as_text=True))
+    client.post(
+        "/desk/phone",
+        data={
+            "csrf": csrf,
+            "name": "Pak Karta",
+            "phone": "0812 3456 7001",
+            "description": "Jalan berlubang di depan balai desa Juntinyuat",
+            "category": "jalan",
+            "address": "",
+        },
+    )
+    return csrf
+
+
+def _waiting(client: FlaskClient, text: str) -> str:
+    """The id of the call-back item that says `text`."""
+    listed = client.get("/desk/callbacks").get_data(as_text=True)
+    for item in re.findall(r"<li>(.*?)</li>", listed, re.S):
+        if text in item:
+            return re.search(r"/desk/callbacks/(\d+)/answer", item).group(1)  # type: ignore[union-attr]
+    raise AssertionError(f"no call-back item says {text!r}: {listed}")
+
+
+def test_what_a_caller_says_back_confirms_and_rates_the_fix(
+    service: Service, client: FlaskClient
+) -> None:
+    csrf = _file_phone_call(service, client)
+    pupr = Chat(service, PUPR_CHAT, group=True, name="Budi")
+    pupr.says("/selesai ICT-000001 Sudah ditambal")
+    service.delivery.drain()
+    asked = _waiting(client, "Apakah masalahnya sudah beres?")
+    answered = client.post(f"/desk/callbacks/{asked}/answer", data={"csrf": csrf, "text": "1"})
+    assert answered.status_code == 303 and "done=answer" in answered.headers["Location"]
+    service.delivery.drain()
+    [ticket] = service.rows("select status from tickets")
+    assert ticket == {"status": "closed"}
+    rating = _waiting(client, "Beri nilai layanan")
+    assert asked != rating  # the confirmation question left the list
+    client.post(f"/desk/callbacks/{rating}/answer", data={"csrf": csrf, "text": "5"})
+    service.delivery.drain()
+    comment = _waiting(client, "Ada komentar?")
+    client.post(
+        f"/desk/callbacks/{comment}/answer", data={"csrf": csrf, "text": "Cepat, terima kasih"}
+    )
+    service.delivery.drain()
+    # each time the caller's word is handled first, then the item is marked told
+    events = [r["action"] for r in service.rows("select action from ticket_events order by id")]
+    assert events[3:] == [
+        "resolved",
+        "confirmed",  # "1"
+        "called_back",
+        "called_back",  # "5" (the rating waits for the comment)
+        "rated",  # the comment (its question was not about one ticket: no called_back)
+    ]
+    assert [r["score"] for r in service.rows("select score from ratings")] == [5]
+    told_agency = pupr.inbox()
+    assert "Nilai pelapor untuk ICT-000001: 5/5" in told_agency
+    assert "Cepat, terima kasih" in told_agency
+
+
+def test_a_callers_remark_reaches_the_agency_as_their_message(
+    service: Service, client: FlaskClient
+) -> None:
+    csrf = _file_phone_call(service, client)
+    pupr = Chat(service, PUPR_CHAT, group=True, name="Budi")
+    pupr.says("/balas ICT-000001 Besok tim kami menambal")
+    service.delivery.drain()
+    item = _waiting(client, "Besok tim kami menambal")
+    empty = client.post(f"/desk/callbacks/{item}/answer", data={"csrf": csrf, "text": " "})
+    assert "refused=answer_empty" in empty.headers["Location"]
+    assert _waiting(client, "Besok tim kami menambal") == item  # still waiting
+    client.post(
+        f"/desk/callbacks/{item}/answer",
+        data={"csrf": csrf, "text": "Lubangnya makin besar, tolong pagi"},
+    )
+    service.delivery.drain()
+    assert "Lubangnya makin besar, tolong pagi" in pupr.inbox()
+    listed = client.get("/desk/callbacks").get_data(as_text=True)
+    assert "Besok tim kami menambal" not in listed
+    no_token = client.post(f"/desk/callbacks/{item}/answer", data={"text": "lagi"})
+    assert no_token.status_code == 403

@@ -193,8 +193,15 @@ def test_the_call_center_takes_a_phone_complaint_and_calls_the_caller_back(
     expect(item).to_contain_text("Petugas PJU datang besok siang")
     expect(item.locator("a[href^='tel:']")).to_contain_text("3456")  # dispatch sees it whole
     save(desk, "callbacks")
-    item.locator("button", has_text="Sudah disampaikan").click()
-    expect(desk.locator(".notice.ok")).to_contain_text("sudah disampaikan ke penelepon")
+    # the operator calls, passes it on, and writes down what the caller said back
+    item.locator("form.answer textarea").fill("Baik, saya tunggu. Lampunya di tiang kedua")
+    item.locator("form.answer button").click()
+    expect(desk.locator(".notice.ok")).to_contain_text("balasan penelepon diteruskan")
+    shows(console, "staff", "Baik, saya tunggu. Lampunya di tiang kedua")  # the agency hears it
+    # what the bot says back to the caller waits its turn on the list, like any answer
+    expect(desk.locator("ul.callbacks")).not_to_contain_text("Petugas PJU datang besok siang")
+    for _ in range(desk.locator("ul.callbacks li").count()):
+        desk.locator("ul.callbacks li").first.locator("button", has_text="ke penelepon").click()
     expect(desk.locator("ul.callbacks li")).to_have_count(0)
 
     desk.goto(f"{server}/desk/tickets/ICT-000001")
