@@ -119,7 +119,7 @@ def console_blueprint(
         link, redeemed at once (303 to it). Loopback only, like the whole console."""
         if not desk_on:
             return _refused("the web desk is off, or staff chats are on Telegram", 404)
-        if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        if not _from_the_console():
             return _refused("open the desk from the console itself", 403)
         try:
             chat_id, is_staff = chat_id_for(config, request.form.get("chat", "")[:80], True)
@@ -137,6 +137,22 @@ def console_blueprint(
         return redirect(f"/desk/login/{token}", 303)
 
     return blueprint
+
+
+def _from_the_console() -> bool:
+    """The sign-in button was pressed on this console's own page: the browser says the
+    form came from this origin (Origin, or Sec-Fetch-Site when Origin is absent), and —
+    unless the console is open to the network — the address is this machine's by name,
+    so a hostile page cannot reach it by pointing its own name at 127.0.0.1."""
+    if not current_app.config.get("LOCAL_CONSOLE_OPEN"):
+        host = request.host.lower()
+        name = host.split("]", 1)[0] + "]" if host.startswith("[") else host.rsplit(":", 1)[0]
+        if name not in ("127.0.0.1", "localhost", "[::1]"):
+            return False
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return origin == request.host_url.rstrip("/")
+    return request.headers.get("Sec-Fetch-Site") == "same-origin"
 
 
 def _refused(message: str, status: int = 400) -> Response:

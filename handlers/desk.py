@@ -52,7 +52,7 @@ from bot.tickets import format_number, parse_number
 from bot.timefmt import format_date, format_duration, format_time
 from handlers.channels import Built, Wiring
 from handlers.delivery import Sent
-from handlers.desk_catalog import desk_text, event_name
+from handlers.desk_catalog import desk_text, event_name, has_desk_text
 from handlers.ingest import Ingest
 from storage import desk as stored
 from storage.clock import Clock
@@ -68,6 +68,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAP_LIMIT = 5000
 FIGURES_FRESH = timedelta(minutes=1)
 XLSX_IN_MEMORY_ROWS = 20_000
+MAX_ID = 2**62  # a row id SQLite can hold; anything bigger is not one of ours
 
 
 class PhoneSender:
@@ -109,6 +110,9 @@ class _Desk:
 
     def t(self, key: str, **values: object) -> str:
         return desk_text(self.language(), key, **values)
+
+    def has(self, key: str) -> bool:
+        return has_desk_text(self.language(), key)
 
 
 def desk_blueprint(
@@ -219,7 +223,8 @@ def desk_blueprint(
         if language in LANGUAGES:
             stored.set_language(databases.get(), g.desk_session_id, language)
         back = request.form.get("next", "/desk")
-        return redirect(back if back.startswith("/desk") and "//" not in back else "/desk", 303)
+        safe = back.startswith("/desk") and "//" not in back and back.isprintable()
+        return redirect(back if safe and len(back) <= 2000 else "/desk", 303)
 
     @blueprint.get("/desk/static/desk.css")
     def stylesheet() -> Response:
@@ -296,7 +301,7 @@ def desk_blueprint(
                 user.name,
                 f"export_{export}",
                 None,
-                request.query_string.decode("utf-8")[:500],
+                request.query_string.decode("utf-8", errors="replace")[:500],
             )
             tickets = stored.export_tickets(db, query, desk.MAX_EXPORT_ROWS)
             show = _viewer(state)
@@ -347,14 +352,17 @@ def desk_blueprint(
             attachments=list(enumerate(ticket.attachments)),
             timeline=entries,
             citizen_chat=ticket.citizen_chat_id,
+            # what went to staff chats (cards carry the citizen's full number) is shown
+            # only to dispatch, who sees the number anyway
+            staff_texts=user.role.kind == DISPATCH,
             when=lambda moment: _when(state, moment),
             event_name=lambda action: event_name(state.language(), action),
             actor_name=lambda actor: _actor_name(state, actor),
             notice_name=lambda entry: _notice_name(state, entry),
             actions=_actions_for(user.role, ticket),
             agencies=[a for a in config.agencies if a.id != ticket.agency_id],
-            done=request.args.get("done", ""),
-            refused=request.args.get("refused", ""),
+            done=_known(state, request.args.get("done", "")),
+            refused=_known(state, request.args.get("refused", "")),
             file_of=lambda index: f"/desk/tickets/{number}/files/{index}",
         )
 
@@ -397,11 +405,24 @@ def desk_blueprint(
         if ticket.confidential and state.user().role.kind != DISPATCH:
             return page("message.html", 404, message=state.t("not_found"))
         attachment = ticket.attachments[index]
+        user = state.user()
+        stored.add_audit(
+            databases.get(),
+            clock(),
+            user.role.kind,
+            user.role.agency_id,
+            user.name,
+            "file",
+            ticket.id,
+            str(index),
+        )
         if attachment.ref.startswith("media:"):
             found = media(databases.get(), attachment.ref)
             if found is None or not found.path or not Path(found.path).exists():
                 return page("message.html", 404, message=state.t("not_found"))
-            return send_file(found.path, mimetype=found.content_type or attachment.mime)
+            return _served_file(
+                send_file(found.path, mimetype=found.content_type or attachment.mime)
+            )
         download = getattr(senders.get(ticket.citizen_channel), "download", None)
         if download is None:
             return page("message.html", 404, message=state.t("not_found"))
@@ -409,7 +430,7 @@ def desk_blueprint(
             data, mime = download(attachment)
         except Exception:  # the provider could not give it now
             return page("message.html", 404, message=state.t("not_found"))
-        return send_file(io.BytesIO(data), mimetype=mime)
+        return _served_file(send_file(io.BytesIO(data), mimetype=mime))
 
     # --- complaints taken by phone, and calling back
     @blueprint.route("/desk/phone", methods=["GET", "POST"])
@@ -478,6 +499,8 @@ def desk_blueprint(
     def told(message_id: int) -> Response:
         if state.user().role.kind != DISPATCH:
             return page("message.html", 403, message=state.t("dispatch_only"))
+        if message_id > MAX_ID:
+            return page("message.html", 404, message=state.t("not_found"))
         db = databases.get()
         with transaction(db):
             item = stored.mark_called_back(db, message_id)
@@ -497,6 +520,8 @@ def desk_blueprint(
         and the item counts as told."""
         if state.user().role.kind != DISPATCH:
             return page("message.html", 403, message=state.t("dispatch_only"))
+        if message_id > MAX_ID:
+            return page("message.html", 404, message=state.t("not_found"))
         text = request.form.get("text", "").strip()[:4000]
         db = databases.get()
         item = stored.waiting_call_back(db, message_id)
@@ -603,6 +628,11 @@ def desk_blueprint(
 # --------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------
+
+
+def _known(state: _Desk, key: str) -> str:
+    """A catalog key from the address (`?done=…`), or "" when it is not one of ours."""
+    return key if key and state.has(key) else ""
 
 
 def _query_args() -> dict[str, str]:
@@ -736,8 +766,8 @@ def _export(state: _Desk, kind: str, views: Iterator[desk.TicketView]) -> Respon
     for row, shown in enumerate(views, start=1):
         for column, name in enumerate(_EXPORT_NAMES):
             moment_of = _EXPORT_TIMES.get(name)
-            if moment_of is None:  # text: write_string skips write()'s type detection
-                write(row, column, _cell(getattr(shown, name)))
+            if moment_of is None:  # text (write_string never makes a formula)
+                write(row, column, str(getattr(shown, name)))
             elif (moment := getattr(shown, moment_of)) is not None:
                 write_number(row, column, _excel_day(moment, tz), when)
     workbook.close()
@@ -757,15 +787,31 @@ _UNIX_EPOCH_IN_EXCEL = 25569  # 1970-01-01 as an Excel (1900 system) day number
 def _excel_day(moment: datetime, tz: tzinfo) -> float:
     """A moment as Excel's date number in the zone `tz` (days since 1899-12-30, the time
     as the fraction): what write_datetime computes, at a fraction of its cost."""
-    offset = tz.utcoffset(moment)
+    offset = moment.astimezone(tz).utcoffset()
     local_seconds = moment.timestamp() + (offset.total_seconds() if offset else 0.0)
     return local_seconds / 86400 + _UNIX_EPOCH_IN_EXCEL
 
 
+# Files a citizen sent that a browser may show inline; anything else is a download.
+_INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "audio/", "video/")
+
+
+def _served_file(response: Response) -> Response:
+    """A citizen's file, served so that it cannot run as part of the desk: never sniffed,
+    sandboxed, and downloaded unless it is a picture, a sound or a video."""
+    if not response.mimetype.startswith(_INLINE_TYPES):
+        response.headers["Content-Disposition"] = "attachment"
+        response.mimetype = "application/octet-stream"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _cell(value: object) -> str:
-    """A spreadsheet cell: text that a spreadsheet would run as a formula is quoted."""
+    """A CSV cell: text that a spreadsheet would run as a formula is quoted."""
     text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 # --------------------------------------------------------------------------

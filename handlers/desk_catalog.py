@@ -313,6 +313,11 @@ def desk_text(language: str, key: str, **values: object) -> str:
     return texts[key].format(**values) if values else texts[key]
 
 
+def has_desk_text(language: str, key: str) -> bool:
+    """Whether the catalog has this phrase."""
+    return key in DESK_TEXTS.get(language, ID)
+
+
 def event_name(language: str, action: str) -> str:
     """A timeline event's name; an action the catalog does not know reads as itself."""
     return DESK_TEXTS.get(language, ID).get(f"event_{action}", action)

@@ -414,11 +414,12 @@ def timeline(db: Database, ticket_id: int) -> list[TimelineEntry]:
             TimelineEntry(from_db_time(at), direction, channel, "", text, chat_id, attachments)
         )
     # Reminders and overdue alerts about it, as the deadline scan recorded them (through
-    # the expression index notices_once; the key is "<stage>@<assignment>").
+    # the expression index notices_once; the key is "<stage>@<assignment>"; a breach is
+    # its own event already).
     for kind, key, chat_id, at in db.execute(
         """
         SELECT kind, key, chat_id, at FROM notices
-        WHERE kind IN ('reminder', 'overdue', 'breach') AND coalesce(ticket_id, 0) = ?
+        WHERE kind IN ('reminder', 'overdue') AND coalesce(ticket_id, 0) = ?
         """,
         [ticket_id],
     ):

@@ -10,6 +10,7 @@ from run_bot import build_service
 from tests.harness import TEST_CONFIG
 
 OUTSIDE = {"REMOTE_ADDR": "203.0.113.7"}
+SAME_ORIGIN = {"Origin": "http://localhost"}  # the test client's own origin
 
 
 def service_with(tmp_path: Path, **service: object) -> object:
@@ -76,7 +77,9 @@ def test_the_console_opens_the_desk_as_a_staff_panes_chat(tmp_path: Path) -> Non
     service = service_with(tmp_path)
     client = service.app.test_client()
     assert client.get("/local/clock").json["desk"] is True
-    opened = client.post("/try/desk", data={"chat": "agency:pupr", "name": "Admin"})
+    opened = client.post(
+        "/try/desk", data={"chat": "agency:pupr", "name": "Admin"}, headers=SAME_ORIGIN
+    )
     assert opened.status_code == 303 and opened.headers["Location"].startswith("/desk/login/")
     signed_in = client.get(opened.headers["Location"])
     assert signed_in.status_code == 303 and signed_in.headers["Location"] == "/desk"
@@ -89,15 +92,21 @@ def test_the_desk_button_is_refused_from_outside_another_site_or_a_citizen(
 ) -> None:
     service = service_with(tmp_path)
     client = service.app.test_client()
-    outside = client.post("/try/desk", data={"chat": "dispatch"}, environ_base=OUTSIDE)
+    dispatch = {"chat": "dispatch"}
+    outside = client.post("/try/desk", data=dispatch, environ_base=OUTSIDE, headers=SAME_ORIGIN)
     assert outside.status_code == 403
-    cross = client.post(
-        "/try/desk", data={"chat": "dispatch"}, headers={"Sec-Fetch-Site": "cross-site"}
-    )
-    assert cross.status_code == 403
-    citizen = client.post("/try/desk", data={"chat": "citizen:siti"})
+    for headers in (
+        {"Origin": "https://evil.example"},  # another site's form
+        {"Sec-Fetch-Site": "cross-site"},
+        {},  # a browser that says nothing of where the form came from
+    ):
+        assert client.post("/try/desk", data=dispatch, headers=headers).status_code == 403
+    # a hostile name pointed at 127.0.0.1 (DNS rebinding): right origin, wrong host
+    rebound = {"Origin": "http://evil.example:8080", "Host": "evil.example:8080"}
+    assert client.post("/try/desk", data=dispatch, headers=rebound).status_code == 403
+    citizen = client.post("/try/desk", data={"chat": "citizen:siti"}, headers=SAME_ORIGIN)
     assert citizen.status_code == 400 and "staff" in citizen.json["error"]
-    unknown = client.post("/try/desk", data={"chat": "agency:nope"})
+    unknown = client.post("/try/desk", data={"chat": "agency:nope"}, headers=SAME_ORIGIN)
     assert unknown.status_code == 404
     links = service.databases.get().execute("SELECT count(*) FROM desk_links").fetchone()[0]
     assert links == 0

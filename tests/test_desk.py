@@ -588,3 +588,41 @@ def test_a_callers_remark_reaches_the_agency_as_their_message(
     assert "Besok tim kami menambal" not in listed
     no_token = client.post(f"/desk/callbacks/{item}/answer", data={"text": "lagi"})
     assert no_token.status_code == 403
+
+
+def test_garbage_in_the_address_is_a_clear_answer_never_a_500(
+    service: Service, client: FlaskClient
+) -> None:
+    file_road_complaint(Chat(service, "citizen:siti", name="Siti Aminah"))
+    sign_in(service, client, DISPATCH_CHAT, "Rina")
+    for query in ("to=9999-12-31", "from=0001-01-01", "page=999999", "page=-1"):
+        for path in ("/desk/tickets", "/desk/map.geojson"):
+            assert client.get(f"{path}?{query}").status_code == 400, (path, query)
+    assert client.get("/desk/tickets?status=all&q=%FF%FE&format=csv").status_code == 200
+    page = client.get("/desk/tickets/ICT-000001?done=zzz&refused=__class__")
+    assert page.status_code == 200 and "notice" not in page.get_data(as_text=True)
+    csrf = csrf_of(page.get_data(as_text=True))
+    back = client.post(
+        "/desk/language", data={"csrf": csrf, "language": "en", "next": "/desk\r\nX-Evil: 1"}
+    )
+    assert back.status_code == 303 and back.headers["Location"] == "/desk"
+    huge = str(2**64)
+    for action in ("told", "answer"):
+        answer = client.post(f"/desk/callbacks/{huge}/{action}", data={"csrf": csrf, "text": "1"})
+        assert answer.status_code == 404
+
+
+def test_an_agency_does_not_see_what_went_to_staff_chats_on_the_timeline(
+    service: Service, client: FlaskClient
+) -> None:
+    """The cards in staff chats carry the citizen's full number (dispatch's card) or a
+    confidential citizen's name: on the timeline only dispatch reads them."""
+    siti = Chat(service, "citizen:siti", name="Siti Aminah", phone="+6281234567890")
+    file_road_complaint(siti)
+    sign_in(service, client, PUPR_CHAT, "Budi")
+    page = client.get("/desk/tickets/ICT-000001").get_data(as_text=True)
+    assert "Ke grup staf" in page and "Balas pesan ini untuk menjawab warga" not in page
+    assert "6281234567890" not in page and "1234-567" not in page
+    sign_in(service, client, DISPATCH_CHAT, "Rina")
+    page = client.get("/desk/tickets/ICT-000001").get_data(as_text=True)
+    assert "Balas pesan ini untuk menjawab warga" in page

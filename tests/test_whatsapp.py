@@ -542,6 +542,8 @@ def test_the_desk_shows_a_whatsapp_photo_and_plays_its_voice_note(
     world.citizen("0")  # no location
     world.citizen("", media=[(twilio.add_media(JPEG), "image/jpeg")])
     world.citizen("", media=[(twilio.add_media(voice, "audio/ogg"), "audio/ogg")])
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    world.citizen("", media=[(twilio.add_media(svg, "image/svg+xml"), "image/svg+xml")])
     world.citizen("selesai")
     world.citizen("1")
     assert "nomor ICT-000001" in world.last_body()
@@ -557,8 +559,14 @@ def test_the_desk_shows_a_whatsapp_photo_and_plays_its_voice_note(
     assert '<audio controls preload="none" src="/desk/tickets/ICT-000001/files/1">' in page
     photo = world.client.get("/desk/tickets/ICT-000001/files/0")
     assert photo.status_code == 200 and photo.mimetype == "image/jpeg" and photo.data == JPEG
+    # a citizen's file never runs as part of the desk
+    assert photo.headers["X-Content-Type-Options"] == "nosniff"
+    assert photo.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
     played = world.client.get("/desk/tickets/ICT-000001/files/1")
     assert played.status_code == 200 and played.mimetype == "audio/ogg" and played.data == voice
-    assert world.client.get("/desk/tickets/ICT-000001/files/2").status_code == 404
+    drawing = world.client.get("/desk/tickets/ICT-000001/files/2")  # may carry script
+    assert drawing.headers["Content-Disposition"] == "attachment"
+    assert drawing.mimetype == "application/octet-stream" and drawing.data == svg
+    assert world.client.get("/desk/tickets/ICT-000001/files/3").status_code == 404
     fetched = [r for r in twilio.media_requests if r.path.startswith("/2010-04-01/")]
-    assert len(fetched) == 2  # fetched from Twilio once each, not again for the desk
+    assert len(fetched) == 3  # fetched from Twilio once each, not again for the desk
