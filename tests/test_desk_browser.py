@@ -133,7 +133,9 @@ def test_an_agency_signs_in_from_its_chat_finds_a_ticket_and_answers_it(
 
     rows.first.locator("a", has_text="ICT-000001").click()
     expect(desk.locator("h1")).to_contain_text("ICT-000001")
-    expect(desk.locator(".timeline")).to_contain_text("Jalan di Desa Lohbener berlubang")
+    expect(desk.locator("dl.card")).to_contain_text("Jalan di Desa Lohbener berlubang")
+    expect(desk.locator(".timeline")).to_contain_text("Pengaduan dibuat")
+    expect(desk.locator(".timeline")).not_to_contain_text("Balas pesan ini")  # staff cards
     reply = desk.locator("form.action-reply")
     reply.locator("textarea").fill("Tim kami survei ke Lohbener besok pagi")
     reply.locator("button").click()
