@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from bot import lifecycle
@@ -500,7 +500,8 @@ class _Chat:
 
     def _start_draft(self) -> None:
         self.conversation.state = DESCRIPTION
-        self.conversation.draft = {}
+        # when it began: what is said from now on is this complaint's (the desk's timeline)
+        self.conversation.draft = {"started": self.session.now.isoformat()}
 
     def _after_idle(self) -> None:
         """Back to idle: ask about a resolved ticket still waiting for the citizen's word."""
@@ -743,6 +744,14 @@ class _Chat:
             ),
         )
         assert ticket.id is not None
+        started = draft.get("started")
+        if isinstance(started, str):
+            session.store.link_messages(
+                ticket.citizen_channel,
+                ticket.citizen_chat_id,
+                datetime.fromisoformat(started),
+                ticket.id,
+            )
         number = session.number(ticket)
         if ticket.agency_id:
             text = self.t(

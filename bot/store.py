@@ -30,6 +30,11 @@ class Store(Protocol):
 
     def events(self, ticket_id: int) -> list[TicketEvent]: ...
 
+    def link_messages(self, channel: str, chat_id: str, since: datetime, ticket_id: int) -> None:
+        """The chat's messages since `since` that belong to no ticket become this ticket's
+        (what the citizen and the bot said while the complaint was drafted)."""
+        ...
+
     def citizen_tickets(self, channel: str, chat_id: str, open_only: bool = False) -> list[Ticket]:
         """The citizen's tickets, newest first."""
         ...

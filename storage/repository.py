@@ -237,6 +237,15 @@ class SqliteStore:
         if cursor.rowcount != 1:
             raise LookupError(f"no ticket {ticket.id} to save")
 
+    def link_messages(self, channel: str, chat_id: str, since: datetime, ticket_id: int) -> None:
+        self.db.execute(
+            """
+            UPDATE messages SET ticket_id = ?
+            WHERE channel = ? AND chat_id = ? AND ticket_id IS NULL AND at >= ?
+            """,
+            [ticket_id, channel, chat_id, to_db_time(since)],
+        )
+
     def add_event(self, event: TicketEvent) -> None:
         """Append one change to a ticket's history."""
         self.db.execute(

@@ -626,3 +626,22 @@ def test_an_agency_does_not_see_what_went_to_staff_chats_on_the_timeline(
     sign_in(service, client, DISPATCH_CHAT, "Rina")
     page = client.get("/desk/tickets/ICT-000001").get_data(as_text=True)
     assert "Balas pesan ini untuk menjawab warga" in page
+
+
+def test_the_timeline_has_the_conversation_that_drafted_the_complaint(
+    service: Service, client: FlaskClient
+) -> None:
+    siti = Chat(service, "citizen:siti", name="Siti Aminah")
+    siti.says("halo")  # before the complaint: not part of it
+    service.clock.advance(minutes=1)
+    file_road_complaint(siti)
+    siti.says("terima kasih")  # after it
+    sign_in(service, client, DISPATCH_CHAT, "Rina")
+    page = client.get("/desk/tickets/ICT-000001").get_data(as_text=True)
+    assert "Jalan di Desa Lohbener berlubang besar, sudah dua bulan" in page
+    assert "Masalah ini termasuk kategori apa?" in page  # the bot's side too
+    linked = service.rows(
+        "select text from messages where chat_id = 'citizen:siti' and direction = 'in' "
+        "and ticket_id is null order by id"
+    )
+    assert [row["text"] for row in linked][0] == "halo"

@@ -135,6 +135,9 @@ def test_an_agency_signs_in_from_its_chat_finds_a_ticket_and_answers_it(
     expect(desk.locator("h1")).to_contain_text("ICT-000001")
     expect(desk.locator("dl.card")).to_contain_text("Jalan di Desa Lohbener berlubang")
     expect(desk.locator(".timeline")).to_contain_text("Pengaduan dibuat")
+    # the whole conversation that drafted it, both ways
+    expect(desk.locator(".timeline")).to_contain_text("Jalan di Desa Lohbener berlubang")
+    expect(desk.locator(".timeline")).to_contain_text("Masalah ini termasuk kategori apa?")
     expect(desk.locator(".timeline")).not_to_contain_text("Balas pesan ini")  # staff cards
     reply = desk.locator("form.action-reply")
     reply.locator("textarea").fill("Tim kami survei ke Lohbener besok pagi")
