@@ -344,6 +344,7 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
             )
     service = build_service(config, environ, Path.cwd())
     from bot.conversation import matcher_for
+    from bot.model import PHONE
 
     matcher_for(config)  # built now, not on the first citizen's message
     host, port = config.service.host, config.service.port
@@ -377,6 +378,14 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
             "supervisors side by side; the JSON API is under /local/)",
             shown_host,
             server.effective_port,
+        )
+    if service.channels.is_on(PHONE):
+        log.info(
+            "web desk: http://%s:%s/desk — staff sign in with /dasbor in their chat (its links "
+            "point at %s/desk) or the console's Buka dasbor button; phone complaints too",
+            shown_host,
+            server.effective_port,
+            config.service.base_url,
         )
 
     def stop(signum: int, frame: object) -> None:

@@ -86,6 +86,12 @@ ADDRESS_WORDS = word_set(
 ADDRESS_MAX_WORDS = 6  # a short text at the location step is taken as the address
 
 
+def awaits_answer(conversation: Conversation | None) -> bool:
+    """Whether the citizen's next message answers a question the conversation asked (is
+    it fixed, a rating, a step of a draft) rather than being a message of its own."""
+    return conversation is not None and conversation.state != IDLE
+
+
 def handle_citizen(session: Session, inbound: Inbound) -> int | None:
     """Run one citizen message through the conversation; returns the ticket it concerned."""
     store = session.store

@@ -42,7 +42,7 @@ from flask import (
 from bot import desk, engine
 from bot.catalog import LANGUAGES, say
 from bot.config import Config
-from bot.conversation import IDLE, matcher_for
+from bot.conversation import awaits_answer, matcher_for
 from bot.deadlines import Window
 from bot.desk import DeskUser
 from bot.model import PHONE, Assignment, Inbound, Location, Outbound, Ticket
@@ -531,8 +531,7 @@ def desk_blueprint(
             return redirect("/desk/callbacks?refused=answer_empty", 303)
         store = SqliteStore(db)
         ticket = store.ticket(item.ticket_id) if item.ticket_id else None
-        conversation = store.conversation(PHONE, item.phone)
-        awaiting = conversation is not None and conversation.state != IDLE
+        awaiting = awaits_answer(store.conversation(PHONE, item.phone))
         inbound = Inbound(
             channel=PHONE,
             chat_id=item.phone,

@@ -214,17 +214,6 @@ def add_audit(
         )
 
 
-def audit_trail(db: Database, limit: int = 100) -> list[dict[str, Any]]:
-    """The newest audit records, newest first."""
-    cursor = db.execute(
-        "SELECT at, role, agency_id, name, action, ticket_id, detail FROM desk_audit "
-        "ORDER BY id DESC LIMIT ?",
-        [limit],
-    )
-    keys = [c[0] for c in cursor.description]
-    return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
-
-
 # --------------------------------------------------------------------------
 # The ticket list, its exports and the map
 # --------------------------------------------------------------------------

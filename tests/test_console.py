@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -35,12 +36,16 @@ if not Path(CHROMIUM).exists():  # `make test` installs it; a silent skip would 
     )
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def running_serve(tmp_path: Path, public: bool = False, **service: object) -> Iterator[str]:
+    """A real `serve` on a free loopback port, with the shipped config and `service` keys
+    overridden; its base URL. `public`: links in chats point at this serve, as they
+    would at a real `public_url`."""
     port = free_port()
-    config = write_config(tmp_path, port)
-    process = start_serve(config, tmp_path / "serve.log")
     base = f"http://127.0.0.1:{port}"
+    if public:
+        service["public_url"] = base
+    process = start_serve(write_config(tmp_path, port, **service), tmp_path / "serve.log")
     try:
         wait_until(lambda: get_json(f"{base}/healthz"))
         yield base
@@ -48,21 +53,32 @@ def server(tmp_path: Path) -> Iterator[str]:
         stop(process)
 
 
+def launch_chromium(playwright: object) -> object:
+    """Debian's Chromium, headless, as every browser test here runs it."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    )
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    with running_serve(tmp_path) as base:
+        yield base
+
+
 @pytest.fixture
 def page(server: str) -> Iterator[object]:
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = launch_chromium(playwright)
         context = browser.new_context(viewport={"width": 1400, "height": 900})
         page = context.new_page()
         page.set_default_timeout(10_000)

@@ -13,6 +13,7 @@ import io
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -530,6 +531,13 @@ def _waiting(client: FlaskClient, text: str) -> str:
     raise AssertionError(f"no call-back item says {text!r}: {listed}")
 
 
+def _caller_says(service: Service, client: FlaskClient, csrf: str, item: str, text: str) -> Any:
+    """The operator writes down what the caller said back to call-back item `item`."""
+    response = client.post(f"/desk/callbacks/{item}/answer", data={"csrf": csrf, "text": text})
+    service.delivery.drain()
+    return response
+
+
 def test_what_a_caller_says_back_confirms_and_rates_the_fix(
     service: Service, client: FlaskClient
 ) -> None:
@@ -538,20 +546,14 @@ def test_what_a_caller_says_back_confirms_and_rates_the_fix(
     pupr.says("/selesai ICT-000001 Sudah ditambal")
     service.delivery.drain()
     asked = _waiting(client, "Apakah masalahnya sudah beres?")
-    answered = client.post(f"/desk/callbacks/{asked}/answer", data={"csrf": csrf, "text": "1"})
+    answered = _caller_says(service, client, csrf, asked, "1")
     assert answered.status_code == 303 and "done=answer" in answered.headers["Location"]
-    service.delivery.drain()
     [ticket] = service.rows("select status from tickets")
     assert ticket == {"status": "closed"}
     rating = _waiting(client, "Beri nilai layanan")
     assert asked != rating  # the confirmation question left the list
-    client.post(f"/desk/callbacks/{rating}/answer", data={"csrf": csrf, "text": "5"})
-    service.delivery.drain()
-    comment = _waiting(client, "Ada komentar?")
-    client.post(
-        f"/desk/callbacks/{comment}/answer", data={"csrf": csrf, "text": "Cepat, terima kasih"}
-    )
-    service.delivery.drain()
+    _caller_says(service, client, csrf, rating, "5")
+    _caller_says(service, client, csrf, _waiting(client, "Ada komentar?"), "Cepat, terima kasih")
     # each time the caller's word is handled first, then the item is marked told
     events = [r["action"] for r in service.rows("select action from ticket_events order by id")]
     assert events[3:] == [
@@ -575,14 +577,10 @@ def test_a_callers_remark_reaches_the_agency_as_their_message(
     pupr.says("/balas ICT-000001 Besok tim kami menambal")
     service.delivery.drain()
     item = _waiting(client, "Besok tim kami menambal")
-    empty = client.post(f"/desk/callbacks/{item}/answer", data={"csrf": csrf, "text": " "})
+    empty = _caller_says(service, client, csrf, item, " ")
     assert "refused=answer_empty" in empty.headers["Location"]
     assert _waiting(client, "Besok tim kami menambal") == item  # still waiting
-    client.post(
-        f"/desk/callbacks/{item}/answer",
-        data={"csrf": csrf, "text": "Lubangnya makin besar, tolong pagi"},
-    )
-    service.delivery.drain()
+    _caller_says(service, client, csrf, item, "Lubangnya makin besar, tolong pagi")
     assert "Lubangnya makin besar, tolong pagi" in pupr.inbox()
     listed = client.get("/desk/callbacks").get_data(as_text=True)
     assert "Besok tim kami menambal" not in listed

@@ -18,12 +18,12 @@ from pathlib import Path
 import playwright.sync_api as playwright_api
 import pytest
 
-from tests.processes import free_port, get_json, start_serve, stop, wait_until, write_config
 from tests.test_console import (
     ARTIFACTS,
-    CHROMIUM,
+    launch_chromium,
     pane,
     press,
+    running_serve,
     say,
     shows,
     skip_location_photo_and_send,
@@ -35,25 +35,14 @@ PHONE_WIDTH = 390
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    # links in the chat point at this serve, as they would at a real public_url
-    config = write_config(tmp_path, port, public_url=base)
-    process = start_serve(config, tmp_path / "serve.log")
-    try:
-        wait_until(lambda: get_json(f"{base}/healthz"))
+    with running_serve(tmp_path, public=True) as base:
         yield base
-    finally:
-        stop(process)
 
 
 @pytest.fixture
 def browser() -> Iterator[object]:
     with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
-        )
+        launched = launch_chromium(playwright)
         yield launched
         launched.close()
 
