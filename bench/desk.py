@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import Config, load_config  # noqa: E402
 from bot.staff import DESK_LINK_LIFETIME  # noqa: E402
-from run_bot import build_service  # noqa: E402
+from run_bot import build_service, settle_heap  # noqa: E402
 from storage import desk as stored  # noqa: E402
 from storage.db import open_database, to_db_time  # noqa: E402
 
@@ -264,6 +264,7 @@ def main() -> int:
             built = f"built in {seconds:.0f} s"
         size_mb = os.path.getsize(database) / 1e6
         service = build_service(config, {}, directory)
+        settle_heap()  # as serve does once it is built
         total = service.databases.get().execute("SELECT count(*) FROM tickets").fetchone()[0]
         print(
             f"I-Ceta web desk benchmark — {total:,} tickets ({size_mb:,.0f} MB, {built}); "
