@@ -451,14 +451,56 @@ class PrivacyConfig(_Section):
         return timedelta(days=self.retention_days)
 
 
+def _tile_url(value: str) -> str:
+    if not value.startswith(("https://", "http://", "/")) or not all(
+        part in value for part in ("{z}", "{x}", "{y}")
+    ):
+        raise _problem("must be a tile address with {z}, {x} and {y}, such as " + OSM_TILES)
+    return value
+
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+
+
 class DeskConfig(_Section):
     """`desk:` — the web desk (docs/contract.md §10) and its phone channel."""
 
     enabled: bool = True
+    # The map's tiles (Leaflet's URL template) and the credit the tile server asks for.
+    tile_url: Annotated[str, AfterValidator(_tile_url)] = OSM_TILES
+    tile_attribution: Text = OSM_ATTRIBUTION
+
+
+class PublicConfig(_Section):
+    """`public:` — the public accountability page `/publik` (docs/contract.md §11)."""
+
+    enabled: bool = False
+    # An agency with fewer tickets than this in the 30 days is "too few to rank".
+    min_tickets: Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=100_000)] = 10
+
+
+class Open311Config(_Section):
+    """`open311:` — the Open311 GeoReport v2 API under /open311/v2/ (docs/contract.md §11)."""
+
+    enabled: bool = True
+    # Descriptions are citizens' own words: published only when this is true, and never
+    # for a confidential ticket.
+    publish_descriptions: bool = False
 
 
 # Sections that may be left empty (`sla:` with nothing under it) and then get defaults.
-_DEFAULTED_SECTIONS = ("service", "sla", "telegram", "whatsapp", "supervisors", "privacy", "desk")
+_DEFAULTED_SECTIONS = (
+    "service",
+    "sla",
+    "telegram",
+    "whatsapp",
+    "supervisors",
+    "privacy",
+    "desk",
+    "public",
+    "open311",
+)
 
 
 class Config(_Section):
@@ -477,6 +519,8 @@ class Config(_Section):
     )
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     desk: DeskConfig = Field(default_factory=DeskConfig)
+    public: PublicConfig = Field(default_factory=PublicConfig)
+    open311: Open311Config = Field(default_factory=Open311Config)
 
     @model_validator(mode="before")
     @classmethod

@@ -16,6 +16,7 @@ citizen pushes `deadline_at` back (bot/lifecycle.py) without starting a new one.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -452,6 +453,7 @@ class ResponseStats:
     decided: int = 0  # answered, or past the deadline
     on_time: int = 0
     median_response: timedelta | None = None
+    p90_response: timedelta | None = None  # nearest rank: 9 in 10 were answered this fast
 
     @property
     def on_time_percent(self) -> int | None:
@@ -471,8 +473,12 @@ def response_stats(assignments: Iterable[Assignment], now: datetime) -> Response
             on_time += verdict
         if assignment.first_response_at is not None:
             response_times.append(assignment.first_response_at - assignment.assigned_at)
-    median = statistics.median_low(response_times) if response_times else None
-    return ResponseStats(received, decided, on_time, median)
+    if not response_times:
+        return ResponseStats(received, decided, on_time)
+    response_times.sort()
+    median = statistics.median_low(response_times)
+    p90 = response_times[math.ceil(0.9 * len(response_times)) - 1]
+    return ResponseStats(received, decided, on_time, median, p90)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 # handlers/ module.
 LOCAL = "local"
 PHONE = "phone"  # complaints the call center takes by phone (the web desk)
+OPEN311 = "open311"  # service requests filed through the Open311 GeoReport v2 API
 
 
 class Status(StrEnum):
@@ -238,6 +239,25 @@ class Assignment:
     breached: bool = False
     deadline_at: datetime | None = None
     awaiting: bool = False
+
+
+@dataclass(frozen=True)
+class Stint:
+    """A stint at an agency with what became of it (the monthly report's figures).
+
+    `answered_by`: the moment the stint's first response had to beat to count by a
+    given end; `breached_at` when its deadline was recorded as missed; `ended_at` when
+    the ticket moved on (transfer, bounce or a new assignment)."""
+
+    assignment: Assignment
+    category_id: str
+    breached_at: datetime | None = None
+    ended_at: datetime | None = None
+    resolved: bool = False
+    confirmed: bool = False
+    reopened: bool = False
+    moved_away: bool = False  # transferred to another agency or bounced to dispatch
+    rating: int | None = None
 
 
 @dataclass

@@ -9,6 +9,12 @@ _MONTHS = {
     "id": ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"],
     "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
 }
+_MONTH_NAMES = {
+    "id": ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
+           "September", "Oktober", "November", "Desember"],
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"],
+}  # fmt: skip
 _ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA"}
 _ZONE_NAMES["Asia/Jayapura"] = "WIT"
 
@@ -26,6 +32,11 @@ def format_date(day: date, language: str = "id") -> str:
     """A calendar day: `27 Nov 2026`."""
     month = _MONTHS.get(language, _MONTHS["id"])[day.month - 1]
     return f"{day.day} {month} {day.year}"
+
+
+def format_month(day: date, language: str = "id") -> str:
+    """A calendar month: `November 2026`."""
+    return f"{_MONTH_NAMES.get(language, _MONTH_NAMES['id'])[day.month - 1]} {day.year}"
 
 
 def format_duration(span: timedelta, language: str = "id") -> str:

@@ -23,7 +23,7 @@ import itertools
 import json
 import secrets
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from functools import wraps
 from pathlib import Path
@@ -41,27 +41,30 @@ from flask import (
     stream_with_context,
 )
 
-from bot import desk, engine
+from bot import desk, engine, report
 from bot.catalog import LANGUAGES, say
-from bot.config import Config
+from bot.config import Agency, Config
 from bot.conversation import awaits_answer, matcher_for
-from bot.deadlines import Window
+from bot.deadlines import ResponseStats, Window
 from bot.desk import DeskUser
 from bot.model import PHONE, Assignment, Inbound, Location, Outbound, Ticket
 from bot.routing import suggestion_id
 from bot.staff import AGENCY, DISPATCH, Role, role_display, role_of_chat
 from bot.tickets import format_number, parse_number
-from bot.timefmt import format_date, format_duration, format_time
+from bot.timefmt import format_date, format_duration, format_month, format_time
 from handlers.channels import Built, Wiring
+from handlers.charts import category_bars, on_time_chart
 from handlers.delivery import Sent
 from handlers.desk_catalog import desk_text, event_name, has_desk_text
+from handlers.desk_reports import report_csv, report_tables, report_xlsx, shown_value
 from handlers.ingest import Ingest
 from storage import desk as stored
 from storage.clock import Clock
 from storage.connections import Databases
 from storage.db import transaction
-from storage.deadlines import assignments_between
+from storage.deadlines import assignments_between, stints_between
 from storage.media import media
+from storage.report import filed_by_category
 from storage.repository import SqliteStore
 
 COOKIE = "iceta_desk"
@@ -92,20 +95,31 @@ class _Desk:
     wake: Callable[[], None]
     senders: Mapping[str, Any]
 
-    # The digest week's stints, read at most once a minute (at 1,000,000 tickets a week
-    # holds ~10,000 of them: 0.2 s to read, too slow for every overview).
-    _week: tuple[datetime, datetime, list[Assignment]] | None = None
+    # Figures that are slow to read at 1,000,000 tickets (a week holds ~10,000 stints:
+    # 0.2 s), kept for a while: key -> (when read, value).
+    _kept: dict[str, tuple[datetime, Any]] = field(default_factory=dict)
 
     def user(self) -> DeskUser:
         return g.desk_user
 
+    def kept(self, key: str, now: datetime, fresh: timedelta, read: Callable[[], Any]) -> Any:
+        """`read()`, or what it gave less than `fresh` ago for the same key."""
+        found = self._kept.get(key)
+        if found is not None and timedelta(0) <= now - found[0] < fresh:
+            return found[1]
+        value = read()
+        if len(self._kept) > 32:  # old months and weeks
+            self._kept.clear()
+        self._kept[key] = (now, value)
+        return value
+
     def week_assignments(self, week: Window, now: datetime) -> list[Assignment]:
-        cached = self._week
-        if cached is not None and cached[0] == week.start and now - cached[1] < FIGURES_FRESH:
-            return cached[2]
-        assignments = assignments_between(self.databases.get(), week.start, week.end)
-        self._week = (week.start, now, assignments)
-        return assignments
+        return self.kept(
+            f"week:{week.start.isoformat()}",
+            now,
+            FIGURES_FRESH,
+            lambda: assignments_between(self.databases.get(), week.start, week.end),
+        )
 
     def language(self) -> str:
         return g.desk_language
@@ -265,6 +279,7 @@ def desk_blueprint(
         callbacks = len(stored.call_backs(db)) if user.role.kind == DISPATCH else 0
         return page(
             "overview.html",
+            charts=_charts(state, now, shown_agencies, user.role),
             counts=counts,
             total=sum(counts.values()),
             overdue=[show(t) for t in overdue],
@@ -281,6 +296,71 @@ def desk_blueprint(
             duration=lambda span: format_duration(span, state.language()) if span else "-",
             callbacks=callbacks,
             status_label=lambda s: _status_label(state, s),
+        )
+
+    # --- the monthly report
+    @blueprint.get("/desk/reports/monthly")
+    @signed_in
+    def monthly() -> Response:
+        db, user, now = databases.get(), state.user(), clock()
+        args = _query_args()
+        wanted = args.get("month", "") or _last_month(now, config)
+        try:
+            first_day = report.parse_month(wanted)
+        except report.BadMonth as problem:
+            return page("message.html", 400, message=state.t("bad_query", problem=str(problem)))
+        kind = args.get("format", "")
+        if kind not in ("", "csv", "xlsx"):
+            return page("message.html", 400, message=state.t("bad_query", problem="format"))
+        window = report.month_window(first_day, config)
+        stints = state.kept(
+            f"month:{first_day.isoformat()}",
+            now,
+            FIGURES_FRESH,
+            lambda: stints_between(db, window.start, window.end),
+        )
+        agencies = None
+        if user.role.kind == AGENCY:
+            agencies = [a for a in config.agencies if a.id == user.role.agency_id]
+        made = report.monthly_report(config, window, stints, now, agencies)
+        language = state.language()
+        month_name = format_month(first_day, language)
+        title = state.t("report_title", month=month_name, service=config.service.name)
+        made_line = state.t("report_made", when=format_time(now, config.service.timezone, language))
+        by_agency, by_category = report_tables(made, state.t, language)
+        tables = [(state.t("report_sheet_agencies"), by_agency)]
+        tables.append((state.t("report_sheet_categories"), by_category))
+        if kind:
+            stored.add_audit(
+                db, now, user.role.kind, user.role.agency_id, user.name,
+                f"report_{kind}", None, first_day.isoformat()[:7],
+            )  # fmt: skip
+            name = f"laporan-{first_day.isoformat()[:7]}.{kind}"
+            if kind == "csv":
+                response = Response(
+                    report_csv(f"{title} — {made_line}", tables),
+                    mimetype="text/csv; charset=utf-8",
+                )
+                response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+                return response
+            return send_file(
+                report_xlsx(title, made_line, tables),
+                mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                as_attachment=True,
+                download_name=name,
+            )
+        counts = [
+            (category.text(language), figures.received) for category, figures in made.categories
+        ]
+        return page(
+            "report.html",
+            title=title,
+            made_line=made_line,
+            month=first_day.isoformat()[:7],
+            tables=tables,
+            shown_value=shown_value,
+            hours=f"{config.sla.response_hours:g}",
+            bars=category_bars(state.t("chart_categories_month", month=month_name), counts),
         )
 
     # --- the list and its exports
@@ -629,6 +709,73 @@ def desk_blueprint(
 # --------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------
+
+
+def _last_month(now: datetime, config: Config) -> str:
+    """The month before this one, as YYYY-MM (the report a supervisor asks for first)."""
+    first = report.this_month(now, config)
+    return (first - timedelta(days=1)).isoformat()[:7]
+
+
+CHARTS_FRESH = timedelta(minutes=10)
+
+
+def _charts(state: _Desk, now: datetime, agencies: list[Agency], role: Role) -> dict[str, Any]:
+    """The overview's charts: each agency's share answered in time over the last 12 weeks,
+    and the digest week's tickets by category."""
+    config, language = state.config, state.language()
+    weeks = report.charted_weeks(now, config)
+    assignments = state.kept(
+        f"weeks:{weeks[0].start.isoformat()}",
+        now,
+        CHARTS_FRESH,
+        lambda: assignments_between(state.databases.get(), weeks[0].start, weeks[-1].end),
+    )
+    labels = [format_date(w.start.astimezone(config.service.tz).date(), language) for w in weeks]
+
+    def describe(label: str, stats: ResponseStats) -> str:
+        if not stats.decided:
+            return state.t("chart_week_none", week=label)
+        return state.t(
+            "chart_week_tip",
+            week=label,
+            on_time=stats.on_time,
+            decided=stats.decided,
+            percent=stats.on_time_percent,
+        )
+
+    series = report.weekly_series(agencies, weeks, assignments, now)
+    week = weeks[-1]
+    agency_id = role.agency_id if role.kind == AGENCY else None
+    filed = state.kept(
+        f"filed:{week.start.isoformat()}:{agency_id}",
+        now,
+        FIGURES_FRESH,
+        lambda: filed_by_category(state.databases.get(), week.start, week.end, agency_id),
+    )
+    names = {c.id: c.text(language) for c in config.categories}
+    counts = [(names.get(cid) or state.t("no_category"), n) for cid, n in filed.items()]
+    first, last = desk.window_dates(week, config)
+    return {
+        "on_time": [
+            on_time_chart(
+                state.t("chart_on_time", agency=line.agency.display),
+                line.weeks,
+                labels,
+                describe,
+            )
+            for line in series
+        ],
+        "categories": category_bars(
+            state.t(
+                "chart_categories",
+                first=format_date(first, language),
+                last=format_date(last, language),
+            ),
+            counts,
+        ),
+        "any_filed": bool(counts),
+    }
 
 
 def _known(state: _Desk, key: str) -> str:

@@ -146,6 +146,50 @@ ID: dict[str, str] = {
     "callbacks_answer_send": "Sudah disampaikan, catat jawabannya",
     "callbacks_answered": "Dicatat: jawaban disampaikan dan balasan penelepon diteruskan.",
     "callbacks_answer_empty": "Tulis dulu apa yang dikatakan penelepon.",
+    "nav_reports": "Laporan bulanan",
+    "report_title": "Laporan bulanan {service}: {month}",
+    "report_made": "Dibuat {when}. Angka mengikuti tiket bulan ini sampai saat laporan dibuat.",
+    "report_hint": (
+        "Per instansi: tiket yang diterima pada bulan ini (setiap kali tiket diteruskan atau "
+        "dialihkan ke instansi), yang sudah ditanggapi atau lewat batas, yang ditanggapi "
+        "dalam {hours} jam, yang masih terlambat di akhir bulan, waktu sampai tanggapan "
+        "pertama (median dan persentil 90), yang diselesaikan, dikonfirmasi dan dinilai "
+        "pelapor, dibuka lagi, serta dialihkan atau dikembalikan. Sama dengan hitungan "
+        "ringkasan harian."
+    ),
+    "report_month": "Bulan",
+    "report_show": "Tampilkan",
+    "report_print": "Cetak",
+    "report_sheet_agencies": "Instansi",
+    "report_sheet_categories": "Kategori",
+    "report_category_col": "Kategori",
+    "report_total": "Seluruh instansi",
+    "report_received": "Diterima",
+    "report_decided": "Ditanggapi atau lewat batas",
+    "report_on_time": "Tepat waktu",
+    "report_on_time_share": "% tepat waktu",
+    "report_overdue_end": "Terlambat di akhir bulan",
+    "report_median_hours": "Median tanggapan (jam)",
+    "report_p90_hours": "Persentil 90 (jam)",
+    "report_resolved": "Diselesaikan",
+    "report_confirmed": "Dikonfirmasi pelapor",
+    "report_rated": "Dinilai",
+    "report_rating": "Rata-rata nilai (1-5)",
+    "report_reopened": "Dibuka lagi",
+    "report_moved_away": "Dialihkan/dikembalikan",
+    "overview_charts": "12 minggu terakhir",
+    "chart_on_time": "{agency}: ditanggapi tepat waktu per minggu",
+    "chart_week_tip": "Minggu mulai {week}: {on_time} dari {decided} tepat waktu ({percent} %)",
+    "chart_week_none": "Minggu mulai {week}: belum ada tiket yang ditanggapi atau lewat batas",
+    "chart_categories": "Tiket per kategori, {first} – {last}",
+    "chart_categories_month": "Tiket per kategori, {month}",
+    "no_category": "(belum berkategori)",
+    "map_hint": (
+        "Titik berwarna menurut status: merah terlambat, jingga menunggu tanggapan, biru "
+        "sudah ditanggapi, hijau selesai, abu-abu ditutup. Titik yang berdekatan digabung; "
+        "perbesar peta untuk memisahkannya."
+    ),
+    "map_no_script": "Peta memerlukan JavaScript; daftar titik ada di bawah.",
     "map_title": "Peta tiket",
     "map_points": "{count} tiket dengan titik lokasi (GeoJSON: {link}).",
     "language": "English",
@@ -297,6 +341,49 @@ EN: dict[str, str] = {
     "callbacks_answer_send": "Told, and record the answer",
     "callbacks_answered": "Recorded: the answer was passed on and the caller's reply forwarded.",
     "callbacks_answer_empty": "Write down what the caller said first.",
+    "nav_reports": "Monthly report",
+    "report_title": "{service} monthly report: {month}",
+    "report_made": "Made {when}. The figures follow the month's tickets up to now.",
+    "report_hint": (
+        "Per agency: the tickets it received this month (each time a ticket was sent or "
+        "transferred to it), those answered or past the deadline, those answered within "
+        "{hours} hours, those still late at the month's end, the time to the first response "
+        "(median and 90th percentile), those resolved, confirmed and rated by the citizen, "
+        "reopened, and transferred or bounced away. Counted as the daily digest counts."
+    ),
+    "report_month": "Month",
+    "report_show": "Show",
+    "report_print": "Print",
+    "report_sheet_agencies": "Agencies",
+    "report_sheet_categories": "Categories",
+    "report_category_col": "Category",
+    "report_total": "All agencies",
+    "report_received": "Received",
+    "report_decided": "Answered or past the deadline",
+    "report_on_time": "In time",
+    "report_on_time_share": "% in time",
+    "report_overdue_end": "Late at the month's end",
+    "report_median_hours": "Median response (hours)",
+    "report_p90_hours": "90th percentile (hours)",
+    "report_resolved": "Resolved",
+    "report_confirmed": "Confirmed by the citizen",
+    "report_rated": "Rated",
+    "report_rating": "Average rating (1-5)",
+    "report_reopened": "Reopened",
+    "report_moved_away": "Transferred/bounced away",
+    "overview_charts": "The last 12 weeks",
+    "chart_on_time": "{agency}: answered in time, week by week",
+    "chart_week_tip": "Week from {week}: {on_time} of {decided} in time ({percent} %)",
+    "chart_week_none": "Week from {week}: no ticket answered or past the deadline yet",
+    "chart_categories": "Tickets by category, {first} – {last}",
+    "chart_categories_month": "Tickets by category, {month}",
+    "no_category": "(no category yet)",
+    "map_hint": (
+        "Pins are coloured by status: red late, orange waiting for a response, blue "
+        "answered, green resolved, grey closed. Nearby pins are grouped; zoom in to "
+        "separate them."
+    ),
+    "map_no_script": "The map needs JavaScript; the list of pins is below.",
     "map_title": "Ticket map",
     "map_points": "{count} tickets with a location (GeoJSON: {link}).",
     "language": "Bahasa Indonesia",

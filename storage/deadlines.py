@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.model import Assignment, Status, Ticket
+from bot.model import Assignment, Status, Stint, Ticket
 from storage.db import from_db_time, to_db_time
 from storage.repository import ticket_from_row
 
@@ -146,42 +146,90 @@ def confirmations_expired(db: Database, resolved_before: datetime, limit: int) -
     return [ticket_from_row(row) for row in rows]
 
 
+# A stint begins with an `assigned` or `transferred` event and ends at the ticket's next
+# move (`assigned`, `transferred`, `bounced`); the events between belong to it.
+_STINTS = """
+    WITH stint AS (
+        SELECT e.id, e.ticket_id, e.to_agency AS agency_id, e.at AS assigned_at,
+            coalesce((SELECT min(m.id) FROM ticket_events AS m
+                      WHERE m.ticket_id = e.ticket_id AND m.id > e.id
+                        AND m.action IN ('assigned', 'transferred', 'bounced')),
+                     :no_end) AS ended_id
+        FROM ticket_events AS e
+        WHERE e.action IN ('assigned', 'transferred')
+          AND e.at >= :start AND e.at < :end AND e.to_agency != ''
+    )
+    SELECT s.ticket_id, s.agency_id, s.assigned_at,
+        (SELECT min(r.at) FROM ticket_events AS r
+         WHERE r.ticket_id = s.ticket_id AND r.id > s.id AND r.id < s.ended_id
+           AND r.action IN ('replied', 'resolved')) AS first_response_at,
+        EXISTS (SELECT 1 FROM ticket_events AS b
+                WHERE b.ticket_id = s.ticket_id AND b.id > s.id AND b.id < s.ended_id
+                  AND b.action = 'breached') AS breached,
+        t.assigned_at = s.assigned_at AND t.agency_id = s.agency_id AS is_current,
+        t.status, t.deadline_at, t.first_response_at AS ticket_first_response_at,
+        t.paused_at{outcomes}
+    FROM stint AS s JOIN tickets AS t ON t.id = s.ticket_id
+    ORDER BY s.assigned_at, s.id
+"""
+_OUTCOMES = """,
+        t.category_id,
+        (SELECT min(b.at) FROM ticket_events AS b
+         WHERE b.ticket_id = s.ticket_id AND b.id > s.id AND b.id < s.ended_id
+           AND b.action = 'breached') AS breached_at,
+        (SELECT x.at FROM ticket_events AS x WHERE x.id = s.ended_id) AS ended_at,
+        (SELECT x.action FROM ticket_events AS x WHERE x.id = s.ended_id) AS ended_by,
+        EXISTS (SELECT 1 FROM ticket_events AS o
+                WHERE o.ticket_id = s.ticket_id AND o.id > s.id AND o.id < s.ended_id
+                  AND o.action = 'resolved') AS resolved,
+        EXISTS (SELECT 1 FROM ticket_events AS o
+                WHERE o.ticket_id = s.ticket_id AND o.id > s.id AND o.id < s.ended_id
+                  AND o.action = 'confirmed') AS confirmed,
+        EXISTS (SELECT 1 FROM ticket_events AS o
+                WHERE o.ticket_id = s.ticket_id AND o.id > s.id AND o.id < s.ended_id
+                  AND o.action = 'reopened') AS reopened,
+        CASE WHEN EXISTS (SELECT 1 FROM ticket_events AS o
+                          WHERE o.ticket_id = s.ticket_id AND o.id > s.id
+                            AND o.id < s.ended_id AND o.action = 'rated')
+             THEN (SELECT score FROM ratings WHERE ratings.ticket_id = s.ticket_id)
+        END AS rating"""
+
+
 def assignments_between(db: Database, start: datetime, end: datetime) -> list[Assignment]:
     """Stints at agencies that began in [start, end), oldest first.
 
-    A stint begins with an `assigned` or `transferred` event and ends at the
-    ticket's next move (`assigned`, `transferred`, `bounced`). Its first
-    response is the first `replied` or `resolved` event inside it; it is
+    Its first response is the first `replied` or `resolved` event inside it; it is
     breached when a `breached` event falls inside it.
     """
-    rows = db.query(
-        """
-        WITH stint AS (
-            SELECT e.id, e.ticket_id, e.to_agency AS agency_id, e.at AS assigned_at,
-                coalesce((SELECT min(m.id) FROM ticket_events AS m
-                          WHERE m.ticket_id = e.ticket_id AND m.id > e.id
-                            AND m.action IN ('assigned', 'transferred', 'bounced')),
-                         :no_end) AS ended_id
-            FROM ticket_events AS e
-            WHERE e.action IN ('assigned', 'transferred')
-              AND e.at >= :start AND e.at < :end AND e.to_agency != ''
+    return [_assignment(row) for row in _stint_rows(db, start, end, "")]
+
+
+def stints_between(db: Database, start: datetime, end: datetime) -> list[Stint]:
+    """The stints that began in [start, end) with what became of each (so far): the
+    monthly report's rows. A rating counts for the stint in which the citizen gave it."""
+    return [
+        Stint(
+            assignment=_assignment(row),
+            category_id=row["category_id"],
+            breached_at=from_db_time(row["breached_at"]),
+            ended_at=from_db_time(row["ended_at"]),
+            resolved=bool(row["resolved"]),
+            confirmed=bool(row["confirmed"]),
+            reopened=bool(row["reopened"]),
+            moved_away=row["ended_by"] in ("transferred", "bounced"),
+            rating=row["rating"],
         )
-        SELECT s.ticket_id, s.agency_id, s.assigned_at,
-            (SELECT min(r.at) FROM ticket_events AS r
-             WHERE r.ticket_id = s.ticket_id AND r.id > s.id AND r.id < s.ended_id
-               AND r.action IN ('replied', 'resolved')) AS first_response_at,
-            EXISTS (SELECT 1 FROM ticket_events AS b
-                    WHERE b.ticket_id = s.ticket_id AND b.id > s.id AND b.id < s.ended_id
-                      AND b.action = 'breached') AS breached,
-            t.assigned_at = s.assigned_at AND t.agency_id = s.agency_id AS is_current,
-            t.status, t.deadline_at, t.first_response_at AS ticket_first_response_at,
-            t.paused_at
-        FROM stint AS s JOIN tickets AS t ON t.id = s.ticket_id
-        ORDER BY s.assigned_at, s.id
-        """,
-        {"start": to_db_time(start), "end": to_db_time(end), "no_end": _NO_END},
+        for row in _stint_rows(db, start, end, _OUTCOMES)
+    ]
+
+
+def _stint_rows(db: Database, start: datetime, end: datetime, outcomes: str) -> list[dict]:
+    return list(
+        db.query(
+            _STINTS.format(outcomes=outcomes),
+            {"start": to_db_time(start), "end": to_db_time(end), "no_end": _NO_END},
+        )
     )
-    return [_assignment(row) for row in rows]
 
 
 def _assignment(row: dict[str, Any]) -> Assignment:

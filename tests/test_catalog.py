@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 
 from bot.catalog import CATALOG, say
+from handlers.desk_catalog import DESK_TEXTS
 
 
 def placeholders(text: str) -> set[str]:
@@ -12,11 +13,12 @@ def placeholders(text: str) -> set[str]:
 
 
 def test_every_language_has_the_same_keys_and_placeholders() -> None:
-    indonesian = CATALOG["id"]
-    for language, messages in CATALOG.items():
-        assert set(messages) == set(indonesian), language
-        for key, text in messages.items():
-            assert placeholders(text) == placeholders(indonesian[key]), (language, key)
+    for catalog in (CATALOG, DESK_TEXTS):  # the chat's, and the web pages'
+        indonesian = catalog["id"]
+        for language, messages in catalog.items():
+            assert set(messages) == set(indonesian), language
+            for key, text in messages.items():
+                assert placeholders(text) == placeholders(indonesian[key]), (language, key)
 
 
 def test_unknown_language_falls_back_to_indonesian() -> None:
