@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format check-config bench bench-scan bench-load bench-routing bench-desk browser clean
+.PHONY: run test lint format check-config bench bench-scan bench-load bench-routing bench-desk browser clean vendor-map
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -66,3 +66,26 @@ format: .venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Leaflet and Leaflet.markercluster for the desk's map, from their npm packages. The files
+# are committed in handlers/static/vendor/ (served from our own host, no CDN); this target
+# fetches the versions below again and copies them in.
+LEAFLET_VERSION := 1.9.4
+MARKERCLUSTER_VERSION := 1.5.3
+vendor-map:
+	rm -rf $(VENV)/npm-vendor && mkdir -p $(VENV)/npm-vendor
+	cd $(VENV)/npm-vendor && npm pack --silent leaflet@$(LEAFLET_VERSION) \
+		leaflet.markercluster@$(MARKERCLUSTER_VERSION) && \
+		for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
+	rm -rf handlers/static/vendor/leaflet handlers/static/vendor/markercluster
+	mkdir -p handlers/static/vendor/leaflet handlers/static/vendor/markercluster
+	cp -r $(VENV)/npm-vendor/leaflet-$(LEAFLET_VERSION)/package/dist/leaflet.js \
+		$(VENV)/npm-vendor/leaflet-$(LEAFLET_VERSION)/package/dist/leaflet.css \
+		$(VENV)/npm-vendor/leaflet-$(LEAFLET_VERSION)/package/dist/images \
+		$(VENV)/npm-vendor/leaflet-$(LEAFLET_VERSION)/package/LICENSE \
+		handlers/static/vendor/leaflet/
+	cp $(VENV)/npm-vendor/leaflet.markercluster-$(MARKERCLUSTER_VERSION)/package/dist/leaflet.markercluster.js \
+		$(VENV)/npm-vendor/leaflet.markercluster-$(MARKERCLUSTER_VERSION)/package/dist/MarkerCluster.css \
+		$(VENV)/npm-vendor/leaflet.markercluster-$(MARKERCLUSTER_VERSION)/package/dist/MarkerCluster.Default.css \
+		$(VENV)/npm-vendor/leaflet.markercluster-$(MARKERCLUSTER_VERSION)/package/MIT-LICENCE.txt \
+		handlers/static/vendor/markercluster/

@@ -83,6 +83,14 @@ def secret_variables() -> tuple[str, ...]:
     return tuple(name for channel in channel_plugins() for name in channel.secrets)
 
 
+def secret_values(environ: Mapping[str, str]) -> list[str]:
+    """The secrets' values, and each comma-separated part of one (a list of API keys),
+    so that one key of a list is redacted on its own too."""
+    values = [environ.get(name, "") for name in secret_variables()]
+    parts = [part.strip() for value in values if "," in value for part in value.split(",")]
+    return values + parts
+
+
 class RedactSecrets(logging.Filter):
     """Replaces every secret from the environment in log lines, tracebacks included."""
 
@@ -115,7 +123,7 @@ def configure_logging(environ: Mapping[str, str]) -> None:
     # httpx logs every request URL at INFO, and Bot API URLs carry the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    redaction = RedactSecrets([environ.get(name, "") for name in secret_variables()])
+    redaction = RedactSecrets(secret_values(environ))
     for handler in logging.getLogger().handlers:
         handler.addFilter(redaction)
 
@@ -221,6 +229,10 @@ def build_service(
         extra_blueprints=tuple(blueprints),
         clock=clock,
     )
+    if config.public.enabled:
+        from handlers.public import public_blueprint
+
+        app.register_blueprint(public_blueprint(config, databases, clock))
     scheduler = BackgroundScheduler(timezone=config.service.timezone)
     scheduler.add_job(
         forget_old_deliveries,

@@ -243,11 +243,9 @@ class Assignment:
 
 @dataclass(frozen=True)
 class Stint:
-    """A stint at an agency with what became of it (the monthly report's figures).
-
-    `answered_by`: the moment the stint's first response had to beat to count by a
-    given end; `breached_at` when its deadline was recorded as missed; `ended_at` when
-    the ticket moved on (transfer, bounce or a new assignment)."""
+    """A stint at an agency with what became of it (the monthly report's figures):
+    `breached_at` when its deadline was recorded as missed, `ended_at` when the ticket
+    moved on (a transfer, a bounce or a new assignment)."""
 
     assignment: Assignment
     category_id: str

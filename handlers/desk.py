@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, tzinfo
 from functools import wraps
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -47,7 +48,7 @@ from bot.config import Agency, Config
 from bot.conversation import awaits_answer, matcher_for
 from bot.deadlines import ResponseStats, Window
 from bot.desk import DeskUser
-from bot.model import PHONE, Assignment, Inbound, Location, Outbound, Ticket
+from bot.model import OPEN311, PHONE, Assignment, Inbound, Location, Outbound, Ticket
 from bot.routing import suggestion_id
 from bot.staff import AGENCY, DISPATCH, Role, role_display, role_of_chat
 from bot.tickets import format_number, parse_number
@@ -74,6 +75,21 @@ MAP_LIMIT = 5000
 FIGURES_FRESH = timedelta(minutes=1)
 XLSX_IN_MEMORY_ROWS = 20_000
 MAX_ID = 2**62  # a row id SQLite can hold; anything bigger is not one of ours
+# Every file /desk/static/ serves, with its type: nothing else under handlers/static/.
+_STATIC_FILES = {
+    "desk.css": "text/css",
+    "map.js": "text/javascript",
+    "vendor/leaflet/leaflet.js": "text/javascript",
+    "vendor/leaflet/leaflet.css": "text/css",
+    "vendor/markercluster/leaflet.markercluster.js": "text/javascript",
+    "vendor/markercluster/MarkerCluster.css": "text/css",
+    "vendor/markercluster/MarkerCluster.Default.css": "text/css",
+    **{
+        f"vendor/leaflet/images/{name}": "image/png"
+        for name in ("layers.png", "layers-2x.png", "marker-icon.png", "marker-icon-2x.png",
+                     "marker-shadow.png")
+    },
+}  # fmt: skip
 
 
 class PhoneSender:
@@ -158,6 +174,7 @@ def desk_blueprint(
                 else "",
                 csrf=getattr(g, "desk_csrf", ""),
                 service=config.service.name,
+                status_label=lambda s: _status_label(state, s),
                 **values,
             ),
             status,
@@ -242,10 +259,6 @@ def desk_blueprint(
         safe = back.startswith("/desk") and "//" not in back and back.isprintable()
         return redirect(back if safe and len(back) <= 2000 else "/desk", 303)
 
-    @blueprint.get("/desk/static/desk.css")
-    def stylesheet() -> Response:
-        return send_file(STATIC / "desk.css", mimetype="text/css")
-
     # --- the overview
     @blueprint.get("/desk")
     @signed_in
@@ -295,7 +308,6 @@ def desk_blueprint(
             hours=f"{config.sla.response_hours:g}",
             duration=lambda span: format_duration(span, state.language()) if span else "-",
             callbacks=callbacks,
-            status_label=lambda s: _status_label(state, s),
         )
 
     # --- the monthly report
@@ -364,6 +376,17 @@ def desk_blueprint(
         )
 
     # --- the list and its exports
+    def filter_form(args: Mapping[str, str]) -> dict[str, Any]:
+        """What the list's filter form (also on the map) needs."""
+        return {
+            "args": args,
+            "config": config,
+            "agency_fixed": state.user().role.kind == AGENCY,
+            "channels": sorted({"telegram", "whatsapp", "local", PHONE, OPEN311}),
+            "status_options": [("open", state.t("status_open")), ("all", state.t("status_all"))]
+            + [(s, _status_label(state, s)) for s in desk.STATUS_FILTERS if s != "open"],
+        }
+
     @blueprint.get("/desk/tickets")
     @signed_in
     def ticket_list() -> Response:
@@ -397,13 +420,8 @@ def desk_blueprint(
             tickets=[_viewer(state)(t) for t in tickets],
             more=more,
             page_number=query.page,
-            args=args,
             params=params,
-            config=config,
-            agency_fixed=user.role.kind == AGENCY,
-            channels=sorted({"telegram", "whatsapp", "local", PHONE}),
-            status_options=[("open", state.t("status_open")), ("all", state.t("status_all"))]
-            + [(s, _status_label(state, s)) for s in desk.STATUS_FILTERS if s != "open"],
+            **filter_form(args),
         )
 
     # --- one ticket
@@ -687,7 +705,16 @@ def desk_blueprint(
                     "coordinates": [round(p["longitude"], 6), round(p["latitude"], 6)],
                 },
                 "properties": {
-                    k: p[k] for k in ("number", "status", "late", "category", "agency", "url")
+                    k: p[k]
+                    for k in (
+                        "number",
+                        "status",
+                        "status_label",
+                        "late",
+                        "category",
+                        "agency",
+                        "url",
+                    )
                 },
             }
             for p in located
@@ -698,10 +725,32 @@ def desk_blueprint(
     @blueprint.get("/desk/map")
     @signed_in
     def map_page() -> Response:
-        located = points({})
+        args = _query_args()
+        try:
+            located = points(args)
+        except desk.BadQuery as problem:
+            return page("message.html", 400, message=state.t("bad_query", problem=str(problem)))
         for point in located:
             point["map_link"] = Location(point["latitude"], point["longitude"]).map_link
-        return page("map.html", located=located)
+        params = {k: v for k, v in args.items() if k != "page" and v}
+        return page(
+            "map.html",
+            located=located,
+            geojson="/desk/map.geojson" + (f"?{urlencode(params)}" if params else ""),
+            tile_url=config.desk.tile_url,
+            tile_attribution=config.desk.tile_attribution,
+            **filter_form(args),
+        )
+
+    @blueprint.get("/desk/static/<path:name>")
+    def static_file(name: str) -> Response:
+        """Our own scripts and the map's library files (Leaflet, from its npm package)."""
+        if name not in _STATIC_FILES:
+            return Response("not found", 404, mimetype="text/plain")
+        response = send_file(STATIC / name, mimetype=_STATIC_FILES[name])
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
     return blueprint
 
@@ -758,11 +807,14 @@ def _charts(state: _Desk, now: datetime, agencies: list[Agency], role: Role) -> 
     first, last = desk.window_dates(week, config)
     return {
         "on_time": [
-            on_time_chart(
-                state.t("chart_on_time", agency=line.agency.display),
-                line.weeks,
-                labels,
-                describe,
+            (
+                line.agency.display,
+                on_time_chart(
+                    state.t("chart_on_time", agency=line.agency.display),
+                    line.weeks,
+                    labels,
+                    describe,
+                ),
             )
             for line in series
         ],

@@ -190,6 +190,38 @@ ID: dict[str, str] = {
         "perbesar peta untuk memisahkannya."
     ),
     "map_no_script": "Peta memerlukan JavaScript; daftar titik ada di bawah.",
+    "map_list": "Daftar titik",
+    "public_title": "{service}: seberapa cepat pengaduan warga ditanggapi",
+    "public_intro": (
+        "Setiap pengaduan warga ke {service} harus ditanggapi instansi dalam {hours} jam. "
+        "Berikut angka tiap instansi untuk tiket 30 hari terakhir ({first} – {last})."
+    ),
+    "public_received": "Tiket diterima",
+    "public_on_time": "Ditanggapi dalam {hours} jam",
+    "public_based": "{on_time} dari {decided}",
+    "public_too_few": "Terlalu sedikit untuk dinilai ({decided} dari minimal {min})",
+    "public_median": "Median tanggapan pertama",
+    "public_rank_hint": (
+        "Persentase dihitung dari tiket yang sudah ditanggapi atau sudah lewat batas waktu. "
+        "Instansi dengan kurang dari {min} tiket seperti itu belum dinilai."
+    ),
+    "public_by_category": "Pengaduan per kategori, 30 hari terakhir",
+    "public_weeks": "Ditanggapi tepat waktu per minggu, 12 minggu terakhir",
+    "public_track": "Lacak pengaduan",
+    "public_track_label": "Nomor tiket",
+    "public_track_button": "Lacak",
+    "public_track_bad": "Nomor tiket tidak bisa dibaca. Contoh: {example}",
+    "public_track_missing": "Tiket {number} tidak ditemukan.",
+    "public_status": "Status",
+    "public_filed": "Dibuat",
+    "public_deadline": "Batas tanggapan",
+    "public_first_response": "Tanggapan pertama",
+    "public_resolved": "Diselesaikan",
+    "public_closed": "Ditutup",
+    "public_privacy": (
+        "Halaman ini tidak memuat nama, nomor telepon, isi pengaduan atau lokasi. "
+        "Angka diperbarui tiap 5 menit (terakhir {when})."
+    ),
     "map_title": "Peta tiket",
     "map_points": "{count} tiket dengan titik lokasi (GeoJSON: {link}).",
     "language": "English",
@@ -384,6 +416,39 @@ EN: dict[str, str] = {
         "separate them."
     ),
     "map_no_script": "The map needs JavaScript; the list of pins is below.",
+    "map_list": "List of pins",
+    "public_title": "{service}: how fast citizens' complaints are answered",
+    "public_intro": (
+        "Every complaint to {service} must be answered by the agency within {hours} hours. "
+        "These are each agency's figures for the tickets of the last 30 days ({first} – "
+        "{last})."
+    ),
+    "public_received": "Tickets received",
+    "public_on_time": "Answered within {hours} hours",
+    "public_based": "{on_time} of {decided}",
+    "public_too_few": "Too few to rank ({decided} of at least {min})",
+    "public_median": "Median first response",
+    "public_rank_hint": (
+        "The share counts the tickets that were answered or are past their deadline. "
+        "Agencies with fewer than {min} such tickets are not ranked yet."
+    ),
+    "public_by_category": "Complaints by category, the last 30 days",
+    "public_weeks": "Answered in time, week by week, the last 12 weeks",
+    "public_track": "Track a complaint",
+    "public_track_label": "Ticket number",
+    "public_track_button": "Track",
+    "public_track_bad": "The ticket number cannot be read. For example: {example}",
+    "public_track_missing": "Ticket {number} was not found.",
+    "public_status": "Status",
+    "public_filed": "Filed",
+    "public_deadline": "Response deadline",
+    "public_first_response": "First response",
+    "public_resolved": "Resolved",
+    "public_closed": "Closed",
+    "public_privacy": (
+        "This page shows no names, phone numbers, complaint texts or locations. The figures "
+        "are refreshed every 5 minutes (last at {when})."
+    ),
     "map_title": "Ticket map",
     "map_points": "{count} tickets with a location (GeoJSON: {link}).",
     "language": "Bahasa Indonesia",
