@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot import deadlines, desk, lifecycle
+from bot import deadlines, desk, lifecycle, open311
 from bot.config import Config
 from bot.conversation import handle_citizen
 from bot.model import LOCAL, Inbound, Outbound, Ticket
@@ -183,3 +183,23 @@ def called_back(
     session = _session(store, config, now, staff_channel)
     session.record(ticket, operator.actor, "called_back", detail=text[:500])
     store.save_ticket(ticket)
+
+
+# --------------------------------------------------------------------------
+# Open311: a service request filed by an outside client
+# --------------------------------------------------------------------------
+
+
+def file_open311_request(
+    store: Store,
+    config: Config,
+    now: datetime,
+    staff_channel: str,
+    request: open311.ServiceRequest,
+    client: str,
+) -> tuple[Ticket, str, tuple[Outbound, ...]]:
+    """A `POST requests` from the client `client` (a key's label): a ticket on the
+    open311 channel, routed as any other; with the service notice the client is told."""
+    session = _session(store, config, now, staff_channel)
+    ticket = open311.file_request(session, request, client)
+    return ticket, open311.service_notice(ticket, session), tuple(session.said)

@@ -12,7 +12,7 @@ answered); "overdue at the end" looks at the window's end.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -170,32 +170,30 @@ def charted_weeks(now: datetime, config: Config, count: int = WEEKS_CHARTED) -> 
 
 @dataclass(frozen=True)
 class WeeklySeries:
-    """One agency's share answered in time, week by week (None: nothing decided)."""
+    """One agency's response figures, week by week (a week with nothing decided has
+    `decided == 0`)."""
 
     agency: Agency
     weeks: list[ResponseStats]
 
 
+def by_agency(assignments: Iterable[Assignment], now: datetime) -> dict[str, ResponseStats]:
+    """Each agency's response figures over these stints (one pass, then the digest's
+    `response_stats` per agency)."""
+    groups: dict[str, list[Assignment]] = {}
+    for assignment in assignments:
+        groups.setdefault(assignment.agency_id, []).append(assignment)
+    return {agency_id: response_stats(mine, now) for agency_id, mine in groups.items()}
+
+
 def weekly_series(
-    agencies: Sequence[Agency],
-    weeks: Sequence[Window],
-    assignments: Sequence[Assignment],
-    now: datetime,
+    agencies: Sequence[Agency], weeks: Sequence[Mapping[str, ResponseStats]]
 ) -> list[WeeklySeries]:
-    """Per agency, the response figures of each week's stints."""
-    series: list[WeeklySeries] = []
-    for agency in agencies:
-        mine = [a for a in assignments if a.agency_id == agency.id]
-        series.append(
-            WeeklySeries(
-                agency,
-                [
-                    response_stats((a for a in mine if w.start <= a.assigned_at < w.end), now)
-                    for w in weeks
-                ],
-            )
-        )
-    return series
+    """Per agency, its figures of each week (from `by_agency` of each week's stints)."""
+    return [
+        WeeklySeries(agency, [week.get(agency.id, ResponseStats()) for week in weeks])
+        for agency in agencies
+    ]
 
 
 def public_window(now: datetime) -> Window:

@@ -58,6 +58,7 @@ from handlers.charts import category_bars, on_time_chart
 from handlers.delivery import Sent
 from handlers.desk_catalog import desk_text, event_name, has_desk_text
 from handlers.desk_reports import report_csv, report_tables, report_xlsx, shown_value
+from handlers.figures import KeptFigures
 from handlers.ingest import Ingest
 from storage import desk as stored
 from storage.clock import Clock
@@ -111,27 +112,21 @@ class _Desk:
     wake: Callable[[], None]
     senders: Mapping[str, Any]
 
-    # Figures that are slow to read at 1,000,000 tickets (a week holds ~10,000 stints:
-    # 0.2 s), kept for a while: key -> (when read, value).
-    _kept: dict[str, tuple[datetime, Any]] = field(default_factory=dict)
+    # Figures that are slow to read at 1,000,000 tickets, kept for a while.
+    figures: KeptFigures = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.figures = KeptFigures(self.databases)
 
     def user(self) -> DeskUser:
         return g.desk_user
 
     def kept(self, key: str, now: datetime, fresh: timedelta, read: Callable[[], Any]) -> Any:
-        """`read()`, or what it gave less than `fresh` ago for the same key."""
-        found = self._kept.get(key)
-        if found is not None and timedelta(0) <= now - found[0] < fresh:
-            return found[1]
-        value = read()
-        if len(self._kept) > 32:  # old months and weeks
-            self._kept.clear()
-        self._kept[key] = (now, value)
-        return value
+        return self.figures.kept(key, now, fresh, read)
 
     def week_assignments(self, week: Window, now: datetime) -> list[Assignment]:
         return self.kept(
-            f"week:{week.start.isoformat()}",
+            f"digest-week:{week.start.isoformat()}",
             now,
             FIGURES_FRESH,
             lambda: assignments_between(self.databases.get(), week.start, week.end),
@@ -325,20 +320,23 @@ def desk_blueprint(
         if kind not in ("", "csv", "xlsx"):
             return page("message.html", 400, message=state.t("bad_query", problem="format"))
         window = report.month_window(first_day, config)
-        stints = state.kept(
-            f"month:{first_day.isoformat()}",
-            now,
-            FIGURES_FRESH,
-            lambda: stints_between(db, window.start, window.end),
-        )
         agencies = None
         if user.role.kind == AGENCY:
             agencies = [a for a in config.agencies if a.id == user.role.agency_id]
-        made = report.monthly_report(config, window, stints, now, agencies)
+        made = state.kept(
+            f"month:{first_day.isoformat()}:{user.role.agency_id}",
+            now,
+            FIGURES_FRESH,
+            lambda: report.monthly_report(
+                config, window, stints_between(db, window.start, window.end), now, agencies
+            ),
+        )
         language = state.language()
         month_name = format_month(first_day, language)
         title = state.t("report_title", month=month_name, service=config.service.name)
-        made_line = state.t("report_made", when=format_time(now, config.service.timezone, language))
+        made_line = state.t(
+            "report_made", when=format_time(made.made_at, config.service.timezone, language)
+        )
         by_agency, by_category = report_tables(made, state.t, language)
         tables = [(state.t("report_sheet_agencies"), by_agency)]
         tables.append((state.t("report_sheet_categories"), by_category))
@@ -766,20 +764,11 @@ def _last_month(now: datetime, config: Config) -> str:
     return (first - timedelta(days=1)).isoformat()[:7]
 
 
-CHARTS_FRESH = timedelta(minutes=10)
-
-
 def _charts(state: _Desk, now: datetime, agencies: list[Agency], role: Role) -> dict[str, Any]:
     """The overview's charts: each agency's share answered in time over the last 12 weeks,
     and the digest week's tickets by category."""
     config, language = state.config, state.language()
-    weeks = report.charted_weeks(now, config)
-    assignments = state.kept(
-        f"weeks:{weeks[0].start.isoformat()}",
-        now,
-        CHARTS_FRESH,
-        lambda: assignments_between(state.databases.get(), weeks[0].start, weeks[-1].end),
-    )
+    weeks, per_week = state.figures.weeks(config, now)
     labels = [format_date(w.start.astimezone(config.service.tz).date(), language) for w in weeks]
 
     def describe(label: str, stats: ResponseStats) -> str:
@@ -793,7 +782,7 @@ def _charts(state: _Desk, now: datetime, agencies: list[Agency], role: Role) -> 
             percent=stats.on_time_percent,
         )
 
-    series = report.weekly_series(agencies, weeks, assignments, now)
+    series = report.weekly_series(agencies, per_week)
     week = weeks[-1]
     agency_id = role.agency_id if role.kind == AGENCY else None
     filed = state.kept(

@@ -14,7 +14,7 @@ English (`?lang=en`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,12 +24,13 @@ from flask import Blueprint, Response, make_response, render_template, request, 
 from bot import report
 from bot.catalog import LANGUAGES, say
 from bot.config import Agency, Config
-from bot.deadlines import ResponseStats, response_stats
+from bot.deadlines import ResponseStats
 from bot.model import Ticket
 from bot.tickets import format_number, parse_number
 from bot.timefmt import format_date, format_duration, format_time
 from handlers.charts import category_bars, on_time_chart
 from handlers.desk_catalog import desk_text
+from handlers.figures import KeptFigures
 from storage.clock import Clock
 from storage.connections import Databases
 from storage.deadlines import assignments_between
@@ -65,31 +66,21 @@ class Tracked:
     dates: list[tuple[str, str]]
 
 
-@dataclass
-class _Kept:
-    """Figures read at most once per FRESH (the page may be opened by many at once)."""
-
-    at: datetime | None = None
-    values: dict[str, Any] = field(default_factory=dict)
-
-
 def public_blueprint(config: Config, databases: Databases, clock: Clock) -> Blueprint:
     """The public page and its stylesheet."""
     blueprint = Blueprint("public", __name__, template_folder=str(TEMPLATES))
-    kept = _Kept()
+    kept = KeptFigures(databases)
 
     def figures(now: datetime) -> dict[str, Any]:
-        if kept.at is not None and timedelta(0) <= now - kept.at < FRESH:
-            return kept.values
+        return kept.kept("public", now, FRESH, lambda: read_figures(now))
+
+    def read_figures(now: datetime) -> dict[str, Any]:
         db = databases.get()
         window = report.public_window(now)
-        weeks = report.charted_weeks(now, config)
-        start = min(window.start, weeks[0].start)
-        stints = assignments_between(db, start, now)
-        in_window = [a for a in stints if a.assigned_at >= window.start]
+        in_window = report.by_agency(assignments_between(db, window.start, window.end), now)
         lines = []
         for agency in config.agencies:
-            stats = response_stats((a for a in in_window if a.agency_id == agency.id), now)
+            stats = in_window.get(agency.id, ResponseStats())
             lines.append(
                 AgencyLine(agency, stats, report.rankable(stats, config.public.min_tickets))
             )
@@ -100,15 +91,15 @@ def public_blueprint(config: Config, databases: Databases, clock: Clock) -> Blue
                 line.agency.display,
             )
         )
-        kept.values = {
+        weeks, per_week = kept.weeks(config, now)
+        return {
+            "at": now,
             "window": window,
             "lines": lines,
             "filed": filed_by_category(db, window.start, window.end),
             "weeks": weeks,
-            "series": report.weekly_series(config.agencies, weeks, stints, now),
+            "series": report.weekly_series(config.agencies, per_week),
         }
-        kept.at = now
-        return kept.values
 
     @blueprint.get("/publik")
     def public_page() -> Response:
@@ -160,7 +151,7 @@ def public_blueprint(config: Config, databases: Databases, clock: Clock) -> Blue
             number=number[:40],
             tracked=tracked,
             track_problem=track_problem,
-            made=format_time(kept.at or now, config.service.timezone, language),
+            made=format_time(shown["at"], config.service.timezone, language),
         )
         response = make_response(body, 404 if track_problem == "missing" else 200)
         response.headers["Content-Security-Policy"] = _POLICY

@@ -235,3 +235,65 @@ def test_the_consoles_button_opens_the_desk_as_the_chosen_pane(
     expect(opened.value.locator(".who")).to_contain_text("Masuk sebagai Pimpinan — Supervisor")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     console.screenshot(path=str(ARTIFACTS / "console-desk-button.png"))
+
+
+def as_citizen(console: object, name: str) -> None:
+    """The citizen pane becomes another citizen's chat."""
+    console.locator("#citizen-name").fill(name)
+    console.locator("#citizen-name").dispatch_event("change")
+
+
+def file_located_complaint(console: object, text: str, category: str, number: str) -> None:
+    """A complaint whose citizen shares a location (the console's next place)."""
+    as_citizen(console, f"warga{number[-1]}")
+    say(console, "citizen", text)
+    press(console, "citizen", category)
+    shows(console, "citizen", "Di mana lokasinya?")
+    pane(console, "citizen").locator('[data-send="location"]').click()
+    shows(console, "citizen", "Kirim foto kondisinya")
+    press(console, "citizen", "Lewati")
+    press(console, "citizen", "1. Kirim")
+    shows(console, "citizen", number)
+
+
+def test_the_map_draws_every_located_ticket_and_the_public_page_tracks_one(
+    server: str, browser: object
+) -> None:
+    expect = playwright_api.expect
+    console = open_page(browser, f"{server}/try")
+    file_located_complaint(console, "Jalan berlubang di depan kantor", "Jalan dan", "ICT-000001")
+    file_located_complaint(console, "Sampah menumpuk di Lohbener", "Sampah", "ICT-000002")
+    file_located_complaint(console, "Jembatan retak di Jatibarang", "Jalan dan", "ICT-000003")
+    as_citizen(console, "warga4")
+    file_complaint(console, "Lampu jalan mati di gang kami", "Lampu jalan")  # no location
+    shows(console, "citizen", "ICT-000004")
+
+    choose_staff_chat(console, "dispatch")
+    desk = open_page(browser, ask_for_a_link(console))
+    expect(desk.locator("h1")).to_contain_text("Ringkasan")
+    expect(desk.locator("svg.chart.on-time").first).to_be_visible()  # the 12 weeks' charts
+    desk.goto(f"{server}/desk/map")
+    box = desk.locator("#map")
+    expect(box).to_have_attribute("data-pins", "3")  # the GeoJSON's three located tickets
+    assert desk.evaluate("typeof L.markerClusterGroup") == "function"  # from our own files
+    # every pin is drawn on its own or inside a cluster that counts it
+    drawn = desk.evaluate(
+        """() => document.querySelectorAll('.leaflet-marker-icon.pin').length +
+           [...document.querySelectorAll('.marker-cluster span')]
+             .reduce((sum, label) => sum + Number(label.textContent), 0)"""
+    )
+    assert drawn == 3
+    expect(desk.locator(".leaflet-control-attribution")).to_contain_text("OpenStreetMap")
+    save(desk, "map")
+    desk.goto(f"{server}/desk/map?category=jalan&status=all")
+    expect(box).to_have_attribute("data-pins", "2")  # the list's filters apply
+
+    public = open_page(browser, f"{server}/publik")
+    expect(public.locator("h1")).to_contain_text("seberapa cepat pengaduan warga ditanggapi")
+    expect(public.locator("table.public tr", has_text="DLH")).to_contain_text("Terlalu sedikit")
+    expect(public.locator("svg.chart.categories")).to_be_visible()
+    public.locator("input[name=nomor]").fill("ICT-000002")
+    public.locator("button", has_text="Lacak").click()
+    expect(public.locator("dl.tracked")).to_contain_text("diteruskan, menunggu tanggapan")
+    assert "Lohbener" not in public.content()  # the description stays private
+    save(public, "public")

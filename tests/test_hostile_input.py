@@ -878,6 +878,7 @@ def _build_world(directory: Path, twilio: FakeTwilioApi, telegram: FakeTelegramA
     )
     assert service.channels.as_dict() == {
         "phone": True,
+        "open311": True,
         "telegram": True,
         "whatsapp": True,
         "local": True,
@@ -919,6 +920,12 @@ ROUTES = [
     ("DELETE", "/local/messages"),
     ("PATCH", "/webhooks/whatsapp"),
     ("GET", "/webhooks/whatsapp/status"),
+    ("GET", "/open311/v2/requests.json"),
+    ("POST", "/open311/v2/requests.json"),
+    ("POST", "/open311/v2/requests.xml"),
+    ("GET", "/open311/v2/requests/ICT-000001.xml"),
+    ("GET", "/open311/v2/services/jalan.json"),
+    ("DELETE", "/open311/v2/requests.json"),
 ]
 UPDATE = json.dumps(REAL_UPDATES[0]).encode()
 LOCAL_MESSAGE = b'{"chat": "citizen:siti", "text": "halo"}'

@@ -177,6 +177,7 @@ def test_healthz_reports_database_channels_and_outbox(
     assert health["status"] == "ok" and health["database"] is True
     assert health["channels"] == {
         "phone": True,
+        "open311": True,
         "telegram": False,
         "whatsapp": False,
         "local": True,

@@ -44,6 +44,7 @@ def test_serve_without_tokens_starts_and_says_what_is_off(
     assert health["status"] == "ok" and health["database"] is True
     assert health["channels"] == {
         "phone": True,
+        "open311": True,
         "telegram": False,
         "whatsapp": False,
         "local": True,
