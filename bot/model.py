@@ -245,12 +245,14 @@ class Assignment:
 class Stint:
     """A stint at an agency with what became of it (the monthly report's figures):
     `breached_at` when its deadline was recorded as missed, `ended_at` when the ticket
-    moved on (a transfer, a bounce or a new assignment)."""
+    moved on (a transfer, a bounce or a new assignment), `finished_at` when it was
+    rejected, referred or closed while there."""
 
     assignment: Assignment
     category_id: str
     breached_at: datetime | None = None
     ended_at: datetime | None = None
+    finished_at: datetime | None = None  # rejected, referred or closed during the stint
     resolved: bool = False
     confirmed: bool = False
     reopened: bool = False

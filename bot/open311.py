@@ -337,7 +337,9 @@ def _moment(value: str, name: str, tz: tzinfo, *, end_of_day: bool) -> datetime 
 # A ticket as the API publishes it
 # --------------------------------------------------------------------------
 
-_PHONE_IN_TEXT = re.compile(r"(?<!\w)\+?\d[\d .-]{6,18}\d(?!\w)")
+# Seven or more digits with spaces, dots, dashes, slashes, underscores or brackets
+# between them, even glued to letters ("HP081234567890", "+62 (812) 3456-7890").
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)\+?\(?\d[\d ./_()-]{5,20}\d(?!\d)")
 _EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _HIDDEN = "[…]"
 
@@ -355,7 +357,8 @@ def published(ticket: Ticket, config: Config) -> dict[str, Any]:
     assert ticket.id is not None
     language, tz = config.service.language, config.service.tz
     category: Category | None = config.category(ticket.category_id)
-    location = ticket.location
+    # a confidential ticket is not even placed on a map: in a village, 110 m is a few houses
+    location = None if ticket.confidential else ticket.location
     closed = open311_status(ticket.status) == CLOSED
     updated = (ticket.closed_at if closed else None) or ticket.updated_at or ticket.created_at
     return {

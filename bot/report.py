@@ -61,6 +61,7 @@ class MonthlyReport:
     agencies: list[tuple[Agency, Figures]]
     categories: list[tuple[Category, Figures]]
     total: Figures
+    uncategorised: Figures | None = None  # stints of tickets without a known category
 
 
 def parse_month(text: str) -> date:
@@ -112,6 +113,7 @@ def _overdue_at(stint: Stint, moment: datetime) -> bool:
         and stint.breached_at <= moment
         and (answered is None or answered > moment)
         and (stint.ended_at is None or stint.ended_at > moment)
+        and (stint.finished_at is None or stint.finished_at > moment)
     )
 
 
@@ -129,12 +131,15 @@ def monthly_report(
     by_agency = _grouped(mine, lambda s: s.assignment.agency_id)
     by_category = _grouped(mine, lambda s: s.category_id)
     categories = [c for c in config.categories if c.agency in ids or c.id in by_category]
+    known = {c.id for c in categories}
+    unknown = [s for s in mine if s.category_id not in known]  # none yet, or one removed
     return MonthlyReport(
         window=window,
         made_at=now,
         agencies=[(a, figures(by_agency.get(a.id, []), window.end, now)) for a in shown],
         categories=[(c, figures(by_category.get(c.id, []), window.end, now)) for c in categories],
         total=figures(mine, window.end, now),
+        uncategorised=figures(unknown, window.end, now) if unknown else None,
     )
 
 

@@ -26,10 +26,12 @@ def on_time_chart(
     weeks: Sequence[ResponseStats],
     week_labels: Sequence[str],
     describe: Callable[[str, ResponseStats], str],
+    min_decided: int = 1,
 ) -> Markup:
-    """An agency's weekly share answered in time (0-100 %); weeks with nothing decided
-    break the line. `week_labels` name the weeks (first and last are printed on the
-    axis); `describe(label, stats)` is each point's tooltip."""
+    """An agency's weekly share answered in time (0-100 %); weeks with fewer than
+    `min_decided` decided tickets are drawn empty and break the line. `week_labels`
+    name the weeks (first and last are printed on the axis); `describe(label, stats)`
+    is each point's tooltip."""
     plot_w = _WIDTH - _LEFT - _RIGHT
     plot_h = _HEIGHT - _TOP - _BOTTOM
     step = plot_w / max(len(weeks) - 1, 1)
@@ -54,7 +56,7 @@ def on_time_chart(
         )
     segments: list[list[tuple[float, float]]] = [[]]
     for index, stats in enumerate(weeks):
-        if stats.decided:
+        if stats.decided >= max(min_decided, 1):
             segments[-1].append((x(index), y(100 * stats.on_time / stats.decided)))
         elif segments[-1]:
             segments.append([])
@@ -67,7 +69,7 @@ def on_time_chart(
     for index, stats in enumerate(weeks):
         label = week_labels[index] if index < len(week_labels) else ""
         tip = escape(describe(label, stats))
-        if stats.decided:
+        if stats.decided >= max(min_decided, 1):
             cy = y(100 * stats.on_time / stats.decided)
             parts.append(
                 f'<circle class="week" cx="{x(index):.1f}" cy="{cy:.1f}" r="3.5" fill="#111">'

@@ -323,13 +323,24 @@ def desk_blueprint(
         agencies = None
         if user.role.kind == AGENCY:
             agencies = [a for a in config.agencies if a.id == user.role.agency_id]
+        stints = state.kept(  # read once a minute for every role; each role's report too
+            f"month-stints:{first_day.isoformat()}",
+            now,
+            FIGURES_FRESH,
+            lambda: stints_between(db, window.start, window.end),
+        )
         made = state.kept(
             f"month:{first_day.isoformat()}:{user.role.agency_id}",
             now,
             FIGURES_FRESH,
-            lambda: report.monthly_report(
-                config, window, stints_between(db, window.start, window.end), now, agencies
-            ),
+            lambda: report.monthly_report(config, window, stints, now, agencies),
+        )
+        agency_id = user.role.agency_id if user.role.kind == AGENCY else None
+        filed = state.kept(
+            f"filed:{window.start.isoformat()}:{agency_id}",
+            now,
+            FIGURES_FRESH,
+            lambda: filed_by_category(db, window.start, window.end, agency_id),
         )
         language = state.language()
         month_name = format_month(first_day, language)
@@ -359,9 +370,8 @@ def desk_blueprint(
                 as_attachment=True,
                 download_name=name,
             )
-        counts = [
-            (category.text(language), figures.received) for category, figures in made.categories
-        ]
+        names = {c.id: c.text(language) for c in config.categories}
+        counts = [(names.get(cid) or state.t("no_category"), n) for cid, n in filed.items()]
         return page(
             "report.html",
             title=title,

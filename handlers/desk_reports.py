@@ -66,7 +66,8 @@ def report_tables(
     )
     categories = ReportTable(
         [t("report_category_col"), *columns],
-        [line(category.text(language), figures) for category, figures in report.categories],
+        [line(category.text(language), figures) for category, figures in report.categories]
+        + ([line(t("no_category"), report.uncategorised)] if report.uncategorised else []),
     )
     return agencies, categories
 

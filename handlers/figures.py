@@ -8,6 +8,7 @@ long ago). Two requests at the same moment may both read: harmless, both get the
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from storage.deadlines import assignments_between
 
 RECENT_FRESH = timedelta(minutes=10)
 SETTLED_FRESH = timedelta(hours=6)
-_MAX_KEPT = 64
+_MAX_KEPT = 128
 
 
 class KeptFigures:
@@ -29,17 +30,29 @@ class KeptFigures:
     def __init__(self, databases: Databases) -> None:
         self.databases = databases
         self._kept: dict[str, tuple[datetime, Any]] = {}
+        self._reading: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
 
     def kept(self, key: str, now: datetime, fresh: timedelta, read: Callable[[], Any]) -> Any:
-        """`read()`, or what it gave less than `fresh` ago for the same key."""
+        """`read()`, or what it gave less than `fresh` ago for the same key. One thread
+        reads a key at a time: the others wait for its value rather than read too."""
         found = self._kept.get(key)
         if found is not None and timedelta(0) <= now - found[0] < fresh:
             return found[1]
-        value = read()
-        if len(self._kept) >= _MAX_KEPT:  # old months and weeks
-            self._kept.clear()
-        self._kept[key] = (now, value)
-        return value
+        with self._guard:
+            reading = self._reading.setdefault(key, threading.Lock())
+        with reading:
+            found = self._kept.get(key)  # read meanwhile by the thread we waited for
+            if found is not None and timedelta(0) <= now - found[0] < fresh:
+                return found[1]
+            value = read()
+            with self._guard:
+                if len(self._kept) >= _MAX_KEPT:  # the least recently read go first
+                    for old in sorted(self._kept, key=lambda k: self._kept[k][0])[:16]:
+                        del self._kept[old]
+                        self._reading.pop(old, None)
+                self._kept[key] = (now, value)
+            return value
 
     def weeks(
         self, config: Config, now: datetime

@@ -128,7 +128,8 @@ def public_blueprint(config: Config, databases: Databases, clock: Clock) -> Blue
                     t("chart_on_time", agency=line.agency.display),
                     line.weeks,
                     labels,
-                    _describer(t),
+                    _describer(t, config.public.min_tickets),
+                    min_decided=config.public.min_tickets,
                 ),
             )
             for line in shown["series"]
@@ -168,10 +169,14 @@ def public_blueprint(config: Config, databases: Databases, clock: Clock) -> Blue
     return blueprint
 
 
-def _describer(t: Callable[..., str]) -> Callable[[str, ResponseStats], str]:
+def _describer(t: Callable[..., str], min_decided: int) -> Callable[[str, ResponseStats], str]:
+    """Each week's tooltip; a week with too few decided tickets says so, not its share."""
+
     def describe(label: str, stats: ResponseStats) -> str:
         if not stats.decided:
             return t("chart_week_none", week=label)
+        if stats.decided < min_decided:
+            return t("chart_week_few", week=label, min=min_decided)
         return t(
             "chart_week_tip",
             week=label,
@@ -199,7 +204,7 @@ def _track(
 def _tracked(config: Config, ticket: Ticket, language: str, t: Callable[..., str]) -> Tracked:
     zone = config.service.timezone
     moments: list[tuple[str, datetime | None]] = [("public_filed", ticket.created_at)]
-    if ticket.is_open and ticket.first_response_at is None:
+    if ticket.awaiting_response:  # the agency's clock runs (not paused for the citizen)
         moments.append(("public_deadline", ticket.deadline_at))
     moments += [
         ("public_first_response", ticket.first_response_at),

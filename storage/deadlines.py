@@ -178,6 +178,10 @@ _OUTCOMES = """,
          WHERE b.ticket_id = s.ticket_id AND b.id > s.id AND b.id < s.ended_id
            AND b.action = 'breached') AS breached_at,
         (SELECT x.at FROM ticket_events AS x WHERE x.id = s.ended_id) AS ended_at,
+        (SELECT min(f.at) FROM ticket_events AS f
+         WHERE f.ticket_id = s.ticket_id AND f.id > s.id AND f.id < s.ended_id
+           AND f.action IN ('rejected', 'referred', 'confirmed', 'auto_closed'))
+            AS finished_at,
         (SELECT x.action FROM ticket_events AS x WHERE x.id = s.ended_id) AS ended_by,
         EXISTS (SELECT 1 FROM ticket_events AS o
                 WHERE o.ticket_id = s.ticket_id AND o.id > s.id AND o.id < s.ended_id
@@ -188,11 +192,10 @@ _OUTCOMES = """,
         EXISTS (SELECT 1 FROM ticket_events AS o
                 WHERE o.ticket_id = s.ticket_id AND o.id > s.id AND o.id < s.ended_id
                   AND o.action = 'reopened') AS reopened,
-        CASE WHEN EXISTS (SELECT 1 FROM ticket_events AS o
-                          WHERE o.ticket_id = s.ticket_id AND o.id > s.id
-                            AND o.id < s.ended_id AND o.action = 'rated')
-             THEN (SELECT score FROM ratings WHERE ratings.ticket_id = s.ticket_id)
-        END AS rating"""
+        (SELECT r.score FROM ratings AS r
+         WHERE r.ticket_id = s.ticket_id AND r.at >= s.assigned_at
+           AND r.at < coalesce((SELECT x.at FROM ticket_events AS x WHERE x.id = s.ended_id),
+                               '9999')) AS rating"""
 
 
 def assignments_between(db: Database, start: datetime, end: datetime) -> list[Assignment]:
@@ -206,13 +209,15 @@ def assignments_between(db: Database, start: datetime, end: datetime) -> list[As
 
 def stints_between(db: Database, start: datetime, end: datetime) -> list[Stint]:
     """The stints that began in [start, end) with what became of each (so far): the
-    monthly report's rows. A rating counts for the stint in which the citizen gave it."""
+    monthly report's rows. A rating counts for the stint in which the citizen gave it
+    (the score is stored at once, before the comment is asked for)."""
     return [
         Stint(
             assignment=_assignment(row),
             category_id=row["category_id"],
             breached_at=from_db_time(row["breached_at"]),
             ended_at=from_db_time(row["ended_at"]),
+            finished_at=from_db_time(row["finished_at"]),
             resolved=bool(row["resolved"]),
             confirmed=bool(row["confirmed"]),
             reopened=bool(row["reopened"]),

@@ -61,7 +61,10 @@ def test_each_agency_shows_its_share_in_time_with_the_count_behind_it(
     response = public.get("/publik")
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "public, max-age=300"
-    assert "script-src" not in response.headers["Content-Security-Policy"]  # no script at all
+    assert response.headers["Content-Security-Policy"] == (  # no script, nothing from elsewhere
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
     text = plain(response.get_data(as_text=True))
     assert "I-Ceta: seberapa cepat pengaduan warga ditanggapi" in text
     # DLH: 2 received, 1 of 2 decided in time; PUPR: 1 decided (late) < min_tickets 2
@@ -71,6 +74,12 @@ def test_each_agency_shows_its_share_in_time_with_the_count_behind_it(
     assert text.index("Dinas Lingkungan Hidup 2") < text.index("Dinas PUPR 1")  # ranked first
     assert "Sampah dan kebersihan: 2" in text and "Jalan dan jembatan rusak: 1" in text
     assert text.count("ditanggapi tepat waktu per minggu") == 3  # one chart per agency
+    # the charts rank no week on fewer than min_tickets either (here: PUPR's one ticket)
+    html = response.get_data(as_text=True)
+    pupr_chart = html.split("Dinas PUPR: ditanggapi tepat waktu per minggu", 1)[1]
+    pupr_chart = pupr_chart.split("</svg>", 1)[0]
+    assert "terlalu sedikit untuk dinilai (kurang dari 2)" in pupr_chart
+    assert "0 dari 1 tepat waktu" not in html
     english = plain(public.get("/publik?lang=en").get_data(as_text=True))
     assert "Dinas Lingkungan Hidup 2 50 % (1 of 2) 2 h" in english
 
@@ -117,10 +126,26 @@ def test_the_public_page_shows_nothing_personal(service: Service, public: FlaskC
     secrets += ["Asep Sunandar", "6285712345678", "Gang Mawar", "saluran depan rumah"]
     file_rubbish_complaint(service)
     secrets += ["Warga Dua", "6281399998888", "TPS Pasar Baru", "bau sekali"]
+    rahasia = Chat(service, "citizen:rahasia", name="Rahasiawati", phone="+6281377778888")
+    rahasia.says("Jalan berlubang di Cikedung, pelakunya tetangga saya")
+    rahasia.says("1")
+    rahasia.says("", location=Location(-6.512345, 108.198765))
+    rahasia.says("0")
+    rahasia.says("2")  # confidential
+    secrets += ["Rahasiawati", "6281377778888", "tetangga saya", "-6.51", "108.19"]
+    Chat(service, DLH_CHAT, group=True, name="Dewi").says(
+        "/balas ICT-000003 Petugas Pak Darmin datang besok ke rumah Ibu"
+    )
+    secrets += ["Dewi", "Darmin", "rumah Ibu"]
     service.clock.advance(hours=30)
     service.scan_deadlines()
     stored = service.rows("select citizen_name, address, latitude from tickets order by id")
-    assert [row["citizen_name"] for row in stored] == ["Siti Aminah", "Asep Sunandar", "Warga Dua"]
+    assert [row["citizen_name"] for row in stored] == [
+        "Siti Aminah",
+        "Asep Sunandar",
+        "Warga Dua",
+        "Rahasiawati",
+    ]
     assert stored[0]["latitude"] == -6.326912 and "Gang Mawar" in stored[1]["address"]
     pages = [
         public.get(url).get_data(as_text=True)
@@ -130,9 +155,11 @@ def test_the_public_page_shows_nothing_personal(service: Service, public: FlaskC
             "/publik?nomor=ICT-000001",
             "/publik?nomor=2",
             "/publik?nomor=3&lang=en",
+            "/publik?nomor=4",
         )
     ]
-    assert "ICT-000001" in pages[2]
+    assert "ICT-000001" in pages[2] and "Batas tanggapan" in pages[2]  # its clock runs
+    assert "ICT-000004" in pages[-1]  # the confidential ticket is tracked, nothing more
     for page in pages:
         for secret in secrets:
             assert secret not in page, secret

@@ -114,7 +114,8 @@ def test_the_monthly_report_has_each_agencys_figures_as_worked_out_by_hand(
     html = client.get(NOVEMBER).get_data(as_text=True)
     assert "Laporan bulanan I-Ceta: November 2026" in html
     assert "<td>Dinas Lingkungan Hidup</td><td>2</td><td>2</td><td>1</td><td>50 %</td>" in html
-    assert "<svg" in html and "Jalan dan jembatan rusak: 3" in html  # the category chart
+    # the chart counts tickets filed (two road tickets), the table stints (three)
+    assert "<svg" in html and "Jalan dan jembatan rusak: 2" in html
     actions = [r["action"] for r in service.rows("select action from desk_audit")]
     assert actions == ["signed_in", "report_xlsx", "report_csv"]
 
@@ -170,3 +171,30 @@ def test_without_a_month_the_report_is_last_months_and_without_a_session_nothing
     sign_in(service, client, DISPATCH_CHAT, "Rina")
     page = client.get("/desk/reports/monthly").get_data(as_text=True)
     assert "Desember 2026" in page and "<td>Dinas PUPR</td><td>0</td>" in page
+
+
+def test_a_rejected_late_ticket_is_not_late_at_the_end_and_a_rating_without_comment_counts(
+    service: Service, client: FlaskClient
+) -> None:
+    file_road_complaint(Chat(service, "citizen:siti", name="Siti Aminah"))  # PUPR
+    warga = Chat(service, "citizen:warga", name="Warga Dua")
+    file_rubbish_complaint(service)  # DLH
+    service.clock.advance(hours=1)
+    dlh = Chat(service, DLH_CHAT, group=True, name="Dewi")
+    dlh.says("/selesai ICT-000002 Sudah diangkut")
+    warga.says("1")  # fixed
+    warga.says("4")  # the score...
+    warga.says("batal")  # ...and no comment
+    assert service.rows("select ticket_id, score from ratings") == [{"ticket_id": 2, "score": 4}]
+    service.clock.advance(hours=29)  # ICT-000001 is past its deadline
+    service.scan_deadlines()
+    Chat(service, PUPR_CHAT, group=True, name="Budi").says(
+        "/tolak ICT-000001 Bukan jalan kabupaten"
+    )
+    service.clock.advance(days=5)  # December
+    sign_in(service, client, SUPERVISOR_CHAT, "Pak Kepala")
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"{NOVEMBER}&format=xlsx").data))
+    lines = {row[0].value: [c.value for c in row] for row in book["Instansi"].iter_rows(min_row=5)}
+    pupr, dlh_line = lines["Dinas PUPR"], lines["Dinas Lingkungan Hidup"]
+    assert pupr[1:6] == [1, 1, 0, 0.0, 0]  # late, but rejected before the month ended
+    assert dlh_line[COLUMNS.index("Dinilai") + 1 :][:2] == [1, 4.0]
