@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
     from flask import Flask
 
+    from handlers.backups import NightlyBackup
     from handlers.channels import Channel, Runtime
     from handlers.delivery import Delivery
     from handlers.delivery_process import DeliveryProcess
@@ -57,6 +58,7 @@ class Service:
     clock: ServiceClock  # the service clock (the local console may fast-forward it)
     # each channel's background parts (pollers, media fetchers), started by serve
     runtimes: dict[str, list[Runtime]] = field(default_factory=dict)
+    backups: NightlyBackup | None = None  # with backup.directory set
 
     def runtime(self, channel: str, kind: type[R]) -> R | None:
         """The running part of `kind` that `channel` has, if any."""
@@ -134,8 +136,62 @@ def config_path(argument: str | None, environ: Mapping[str, str]) -> Path:
 
 def database_path(config: Config, base_dir: Path) -> Path:
     """The database file; a relative `service.database` is relative to `base_dir`."""
-    database = Path(config.service.database)
-    return database if database.is_absolute() else base_dir / database
+    return resolved(config.service.database, base_dir)
+
+
+def resolved(path: str, base_dir: Path) -> Path:
+    """A path from the config; a relative one is relative to `base_dir`."""
+    given = Path(path)
+    return given if given.is_absolute() else base_dir / given
+
+
+def backup(config: Config, directory: str) -> int:
+    """`backup DIR`: a checked copy of the database and the media files, beside `serve`."""
+    from storage.backup import BackupError, write_backup
+
+    database = database_path(config, Path.cwd())
+    try:
+        written = write_backup(
+            database, database.parent / "media", Path(directory), datetime.now(UTC)
+        )
+    except (BackupError, OSError) as error:
+        print(f"backup failed: {error}", file=sys.stderr)
+        return 1
+    print(written.path)
+    log.info(
+        "backup written: %s (%.1f MB, integrity check ok, %d media files copied)",
+        written.path,
+        written.size / 1e6,
+        written.media_copied,
+    )
+    return 0
+
+
+def restore(config: Config, file: str | None, from_replica: bool) -> int:
+    """`restore FILE` (or `--from-replica`): the backup in place of the database, refused
+    while `serve` runs on it (exit 2)."""
+    from storage.backup import BackupError, ServeRunning, restore_backup
+
+    database = database_path(config, Path.cwd())
+    if from_replica:
+        from handlers.replication import restore_from_replica
+
+        return restore_from_replica(config, database)
+    if not file:
+        print("restore needs a backup FILE (or --from-replica)", file=sys.stderr)
+        return 2
+    try:
+        kept = restore_backup(Path(file), database, database.parent / "media", datetime.now(UTC))
+    except ServeRunning as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    except (BackupError, OSError) as error:
+        print(f"restore failed: {error}", file=sys.stderr)
+        return 1
+    print(f"restored {file} to {database}")
+    if kept != database:
+        print(f"the database it replaced is kept as {kept}")
+    return 0
 
 
 def decide_channels(config: Config, environ: Mapping[str, str]) -> Channels:
@@ -311,7 +367,31 @@ def build_service(
             )
         )
 
-    return Service(config, app, ingest, delivery, scheduler, channels, databases, clock, runtimes)
+    backups = None
+    if config.backup.directory:
+        from handlers.backups import NightlyBackup
+
+        backups = NightlyBackup(
+            database,
+            database.parent / "media",
+            resolved(config.backup.directory, base_dir),
+            config.backup.keep,
+            clock,
+        )
+        scheduler.add_job(
+            backups.run,
+            "cron",
+            hour=config.backup.at.hour,
+            minute=config.backup.at.minute,
+            id="nightly-backup",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )
+    return Service(
+        config, app, ingest, delivery, scheduler, channels, databases, clock, runtimes, backups
+    )
 
 
 _OFF = ("", "0", "false", "no", "off")
@@ -343,6 +423,14 @@ def settle_heap() -> None:
 
 
 def serve(config: Config, environ: Mapping[str, str]) -> int:
+    from storage.backup import held_by_serve
+
+    # While serve (and the delivery process it forks) runs, `restore` keeps off the file.
+    with held_by_serve(database_path(config, Path.cwd())):
+        return _serve(config, environ)
+
+
+def _serve(config: Config, environ: Mapping[str, str]) -> int:
     from waitress import create_server
 
     # Opt-in (docs/contract.md §7 has serve run everything in one process): with
@@ -512,6 +600,25 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         metavar="ISO8601",
         help="scan as of this moment (default: now); without an offset, in service.timezone",
     )
+    backup_command = commands.add_parser(
+        "backup", help="a consistent copy of the database and media files, while serve runs"
+    )
+    backup_command.add_argument(
+        "--config", help="config file (default: $ICETA_CONFIG or config.yaml)"
+    )
+    backup_command.add_argument("directory", metavar="DIR", help="where to write the backup")
+    restore_command = commands.add_parser(
+        "restore", help="put a backup in place of the database (not while serve runs)"
+    )
+    restore_command.add_argument(
+        "--config", help="config file (default: $ICETA_CONFIG or config.yaml)"
+    )
+    restore_command.add_argument("file", metavar="FILE", nargs="?", help="a backup file")
+    restore_command.add_argument(
+        "--from-replica",
+        action="store_true",
+        help="the newest state from the Litestream replica at replication.url",
+    )
     args = parser.parse_args(argv)
     path = config_path(args.config, environ)
     if args.command == "check-config":
@@ -525,6 +632,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return 2
     if args.command == "check-deadlines":
         return check_deadlines(config, environ, args.now)
+    if args.command == "backup":
+        return backup(config, args.directory)
+    if args.command == "restore":
+        return restore(config, args.file, args.from_replica)
     return serve(config, environ)
 
 

@@ -472,6 +472,41 @@ class DeskConfig(_Section):
     tile_attribution: Text = OSM_ATTRIBUTION
 
 
+def _clock_time(value: str) -> str:
+    try:
+        time.fromisoformat(value)
+    except ValueError:
+        raise _problem('must be a time of day as "HH:MM", such as "02:00"') from None
+    return value
+
+
+class BackupConfig(_Section):
+    """`backup:` — the nightly backup `serve` writes (docs/contract.md §12); off until
+    `directory` is set."""
+
+    directory: str = ""
+    time: Annotated[str, AfterValidator(_clock_time)] = "02:00"
+    keep: Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=3650)] = 14
+
+    @property
+    def at(self) -> time:
+        return time.fromisoformat(self.time)
+
+
+def _replica_url(value: str) -> str:
+    if value and "://" not in value:
+        raise _problem(
+            "must be a Litestream replica URL, such as s3://bucket/iceta or file:///mnt/replica"
+        )
+    return value
+
+
+class ReplicationConfig(_Section):
+    """`replication:` — continuous replication with Litestream (docs/contract.md §12)."""
+
+    url: Annotated[str, AfterValidator(_replica_url)] = ""
+
+
 class PublicConfig(_Section):
     """`public:` — the public accountability page `/publik` (docs/contract.md §11)."""
 
@@ -500,6 +535,8 @@ _DEFAULTED_SECTIONS = (
     "desk",
     "public",
     "open311",
+    "backup",
+    "replication",
 )
 
 
@@ -521,6 +558,8 @@ class Config(_Section):
     desk: DeskConfig = Field(default_factory=DeskConfig)
     public: PublicConfig = Field(default_factory=PublicConfig)
     open311: Open311Config = Field(default_factory=Open311Config)
+    backup: BackupConfig = Field(default_factory=BackupConfig)
+    replication: ReplicationConfig = Field(default_factory=ReplicationConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -1,0 +1,191 @@
+"""Backups of the database and its media files, and putting one back.
+
+A backup is SQLite's online backup of the whole file in one read transaction: a
+consistent snapshot taken while `serve` keeps writing (WAL readers do not block
+writers). It is written under a temporary name, checked with `PRAGMA integrity_check`,
+and only then renamed to `iceta-<UTC time>.db`, so a backup file that exists is whole.
+Media files (citizens' photos and voice notes) never change once written: each backup
+copies the ones its folder's `media/` does not have yet.
+
+`serve` holds a shared lock on `<database>.lock` while it runs (its delivery process
+inherits it); `restore` needs that lock exclusively, so it is refused while any `serve`
+runs on the database.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+PREFIX = "iceta-"
+SUFFIX = ".db"
+MEDIA = "media"
+
+
+class BackupError(Exception):
+    """A backup or restore that could not be done; the message says why."""
+
+
+class ServeRunning(BackupError):
+    """`restore` while a `serve` holds the database."""
+
+
+@dataclass(frozen=True)
+class Backup:
+    """A backup written: its file, its size and how many media files it added."""
+
+    path: Path
+    size: int
+    media_copied: int
+
+
+def lock_path(database: Path) -> Path:
+    return database.with_name(database.name + ".lock")
+
+
+@contextmanager
+def held_by_serve(database: Path) -> Iterator[None]:
+    """While `serve` runs: a shared lock that tells `restore` to keep off."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_path(database), "a+")  # noqa: SIM115 (held for the whole run)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        yield
+    finally:
+        handle.close()
+
+
+def backup_name(now: datetime) -> str:
+    return f"{PREFIX}{now.astimezone(UTC).strftime('%Y%m%dT%H%M%S%fZ')}{SUFFIX}"
+
+
+def write_backup(database: Path, media_dir: Path, directory: Path, now: datetime) -> Backup:
+    """A checked copy of `database` in `directory`, and the media files it lacks."""
+    if not database.exists():
+        raise BackupError(f"no database at {database}")
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / backup_name(now)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        source = sqlite3.connect(_read_only(database), uri=True, timeout=30)
+        try:
+            copy = sqlite3.connect(partial)
+            try:
+                source.backup(copy)  # every page in one step: one consistent snapshot
+                copy.execute("PRAGMA journal_mode=DELETE")  # a single self-contained file
+            finally:
+                copy.close()
+        finally:
+            source.close()
+    except sqlite3.Error as error:
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"{database} could not be copied: {error}") from None
+    problem = integrity_problem(partial)
+    if problem:
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"the copy failed its integrity check: {problem}")
+    with open(partial, "rb") as written:
+        os.fsync(written.fileno())
+    os.replace(partial, target)
+    copied = copy_media(media_dir, directory / MEDIA)
+    return Backup(target, target.stat().st_size, copied)
+
+
+def integrity_problem(path: Path) -> str:
+    """ "" when SQLite's integrity check passes on `path`; else what it found."""
+    try:
+        conn = sqlite3.connect(_read_only(path), uri=True)
+        try:
+            rows = conn.execute("PRAGMA integrity_check").fetchall()
+            conn.execute("SELECT count(*) FROM tickets").fetchone()  # ours, not any SQLite
+        finally:
+            conn.close()
+    except sqlite3.Error as error:
+        return str(error)
+    found = [row[0] for row in rows]
+    return "" if found == ["ok"] else "; ".join(found)[:500]
+
+
+def _read_only(path: Path) -> str:
+    return path.resolve().as_uri() + "?mode=ro"
+
+
+def copy_media(source: Path, target: Path) -> int:
+    """Copy the media files `target` does not have yet; how many were copied."""
+    if not source.is_dir():
+        return 0
+    target.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    for file in source.iterdir():
+        if file.is_file() and not (target / file.name).exists():
+            shutil.copy2(file, target / (file.name + ".partial"))
+            os.replace(target / (file.name + ".partial"), target / file.name)
+            copied += 1
+    return copied
+
+
+def backups_in(directory: Path) -> list[Path]:
+    """The backups in `directory`, oldest first (their names sort by time)."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.glob(f"{PREFIX}*{SUFFIX}") if p.is_file())
+
+
+def prune(directory: Path, keep: int) -> list[Path]:
+    """Remove all but the newest `keep` backups; the ones removed."""
+    found = backups_in(directory)
+    removed = found[: max(0, len(found) - keep)]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
+
+
+def restore_backup(backup: Path, database: Path, media_dir: Path, now: datetime) -> Path:
+    """Put `backup` in place of `database` (refused while `serve` holds it); the old
+    file is kept beside it as `<database>.before-restore-<time>`, which is returned
+    (or the database path itself when there was none)."""
+    problem = integrity_problem(backup) if backup.is_file() else f"no file at {backup}"
+    if problem:
+        raise BackupError(f"{backup} is not a usable backup: {problem}")
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path(database), "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ServeRunning(
+                f"serve is running on {database}: stop it first, then restore"
+            ) from None
+        staged = database.with_name(database.name + ".restoring")
+        shutil.copy2(backup, staged)
+        kept = database
+        if database.exists():
+            kept = database.with_name(
+                f"{database.name}.before-restore-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+            )
+            _checkpointed(database)
+            os.replace(database, kept)
+        for leftover in ("-wal", "-shm"):  # the old file's log must not meet the new file
+            database.with_name(database.name + leftover).unlink(missing_ok=True)
+        os.replace(staged, database)
+        copy_media(backup.parent / MEDIA, media_dir)
+    return kept
+
+
+def _checkpointed(database: Path) -> None:
+    """Fold the old file's WAL into it, so the copy kept beside it is whole."""
+    try:
+        conn = sqlite3.connect(database)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        pass  # a damaged old file is kept as it is
