@@ -10,6 +10,7 @@ wires the core, the storage and the edges together.
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import functools
 import importlib
@@ -18,6 +19,7 @@ import os
 import pkgutil
 import signal
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -395,6 +397,14 @@ def build_service(
 
 
 _OFF = ("", "0", "false", "no", "off")
+STOP_GRACE_SECONDS = 20  # systemd's TimeoutStopSec in deploy/iceta-bot.service is 30
+
+
+def delivery_process_wanted(environ: Mapping[str, str]) -> bool:
+    """The delivery process is the default; ICETA_DELIVERY_PROCESS=0 (false, no, off)
+    turns it off."""
+    setting = environ.get("ICETA_DELIVERY_PROCESS", "").strip().lower()
+    return not setting or setting not in _OFF
 
 
 def fork_delivery_process(config: Config, environ: Mapping[str, str]) -> DeliveryProcess:
@@ -433,12 +443,12 @@ def serve(config: Config, environ: Mapping[str, str]) -> int:
 def _serve(config: Config, environ: Mapping[str, str]) -> int:
     from waitress import create_server
 
-    # Opt-in (docs/contract.md §7 has serve run everything in one process): with
-    # ICETA_DELIVERY_PROCESS set and a provider channel on, replies go out from a
-    # process of its own (handlers/delivery_process.py), forked first, before any
-    # database or thread.
+    # By default, with a provider channel on, replies go out from a process of its own
+    # (handlers/delivery_process.py; docs/contract.md §7), forked first, before any
+    # database or thread: sending through a provider's library then takes no interpreter
+    # time from the webhooks. ICETA_DELIVERY_PROCESS=0 keeps everything in this process.
     delivery_process = None
-    if environ.get("ICETA_DELIVERY_PROCESS", "").strip().lower() not in _OFF:
+    if delivery_process_wanted(environ):
         channels = decide_channels(config, environ)
         if channels.any_provider:
             from storage.db import open_database
@@ -447,11 +457,8 @@ def _serve(config: Config, environ: Mapping[str, str]) -> int:
             # processes do not race to set it up, and the child inherits no open file.
             open_database(database_path(config, Path.cwd())).close()
             delivery_process = fork_delivery_process(config, environ)
-        else:
-            log.info(
-                "ICETA_DELIVERY_PROCESS is set, but only the local channel is on: "
-                "replies are sent by this process"
-            )
+    else:
+        log.info("ICETA_DELIVERY_PROCESS=0: replies are sent by this process")
     service = build_service(config, environ, Path.cwd())
     from bot.conversation import matcher_for
     from bot.model import PHONE
@@ -464,7 +471,10 @@ def _serve(config: Config, environ: Mapping[str, str]) -> int:
             log.info("channel %s: off (%s)", name, service.channels.reasons[name])
         else:
             log.info("channel %s: on", name)
-    server = create_server(service.app, host=host, port=port, threads=8, ident="iceta")
+    from handlers.draining import Draining
+
+    draining = Draining(service.app)  # on SIGTERM: no new requests, those inside finish
+    server = create_server(draining, host=host, port=port, threads=8, ident="iceta")
     checkpoints = service.databases.checkpoint_in_background()
     delivery = service.delivery
     if delivery_process is None:
@@ -500,7 +510,22 @@ def _serve(config: Config, environ: Mapping[str, str]) -> int:
         )
 
     def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        """SIGTERM: stop taking requests (503 with Retry-After), let the ones inside
+        finish (at most STOP_GRACE_SECONDS), then stop as Ctrl-C does."""
+        if draining.stopping:
+            return
+        log.info("SIGTERM: taking no new requests; %d in flight finish first", draining.inside)
+        draining.stop_taking()
+
+        def finish() -> None:
+            if not draining.wait_until_idle(STOP_GRACE_SECONDS):
+                log.warning(
+                    "%d requests still running after %d s", draining.inside, STOP_GRACE_SECONDS
+                )
+            log.info("requests finished while stopping: %d", draining.finished_while_stopping)
+            _thread.interrupt_main()  # KeyboardInterrupt in the server's loop
+
+        threading.Thread(target=finish, name="stopping", daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     try:

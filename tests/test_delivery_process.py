@@ -1,5 +1,5 @@
-"""With ICETA_DELIVERY_PROCESS set and a provider channel on, `serve` sends replies
-from a delivery process of its own.
+"""With a provider channel on, `serve` sends replies from a delivery process of its own,
+by default (ICETA_DELIVERY_PROCESS=0 keeps everything in one process).
 
 It must never outlive serve (even a SIGKILLed serve), and if it dies, serve
 delivers itself: a citizen is answered either way.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,11 +130,22 @@ def test_when_the_delivery_process_dies_serve_delivers_itself(
         stop(serve.process)
 
 
-@pytest.mark.parametrize("setting", [{}, {"ICETA_DELIVERY_PROCESS": "0"}])
-def test_by_default_serve_is_one_process(
-    tmp_path: Path, api: FakeTelegramApi, setting: dict[str, str]
+def test_the_delivery_process_is_the_default(tmp_path: Path, api: FakeTelegramApi) -> None:
+    serve = Serve(tmp_path, api, {})
+    try:
+        pid = serve.delivery_pid()
+        assert pid is not None and parent_of(pid) == serve.process.pid
+        assert "Selamat datang di I-Ceta" in serve.citizen_writes(5550004, "/start")
+    finally:
+        stop(serve.process)
+    assert gone_within(pid, 5)
+
+
+@pytest.mark.parametrize("setting", ["0", "false", "off"])
+def test_iceta_delivery_process_0_keeps_serve_one_process(
+    tmp_path: Path, api: FakeTelegramApi, setting: str
 ) -> None:
-    serve = Serve(tmp_path, api, setting)
+    serve = Serve(tmp_path, api, {"ICETA_DELIVERY_PROCESS": setting})
     try:
         assert serve.delivery_pid() is None
         assert "Selamat datang di I-Ceta" in serve.citizen_writes(5550003, "/start")
@@ -145,3 +157,68 @@ def test_by_default_serve_is_one_process(
         assert children == []
     finally:
         stop(serve.process)
+
+
+CLIENTS = 6
+PER_CLIENT = 25
+
+
+def citizen_load(serve: Serve, number: int, acknowledged: list[int], halt: threading.Event) -> None:
+    """One client's citizens, each writing /start once through the webhook."""
+    for index in range(PER_CLIENT):
+        if halt.is_set():
+            return
+        user = 6_000_000 + number * 1000 + index
+        try:
+            status, _ = serve.api.deliver_webhook(
+                tg.private_text(user, "/start"),
+                url=f"{serve.base}/webhooks/telegram",
+                secret_token=SECRET,
+                timeout=5,
+            )
+        except OSError:
+            return  # serve died under us: never acknowledged
+        if status == 200:
+            acknowledged.append(user)
+
+
+@pytest.mark.parametrize("victim", ["serve", "delivery process"])
+def test_sigkill_of_either_process_under_load_leaves_no_acknowledged_message_unanswered(
+    tmp_path: Path, api: FakeTelegramApi, victim: str
+) -> None:
+    serve = Serve(tmp_path, api, {})
+    delivery = serve.delivery_pid()
+    assert delivery is not None
+    acknowledged: list[int] = []
+    halt = threading.Event()
+    clients = [
+        threading.Thread(target=citizen_load, args=(serve, n, acknowledged, halt))
+        for n in range(CLIENTS)
+    ]
+    for thread in clients:
+        thread.start()
+    wait_until(lambda: len(acknowledged) >= CLIENTS * PER_CLIENT // 3, timeout=30)
+    survivor = serve
+    if victim == "serve":
+        serve.process.send_signal(signal.SIGKILL)  # mid-load
+        serve.process.wait(timeout=10)
+        halt.set()
+        assert gone_within(delivery, 10)
+        survivor = Serve(tmp_path, api, {})  # started again on the same file
+    else:
+        os.kill(delivery, signal.SIGKILL)
+        wait_until(lambda: "this process delivers now" in serve.log.read_text(), timeout=10)
+    try:
+        for thread in clients:
+            thread.join(timeout=60)
+        unanswered = lambda: [u for u in acknowledged if not api.sent_to(u)]  # noqa: E731
+        wait_until(lambda: not unanswered(), timeout=60)
+        assert unanswered() == []
+        replies = {user: len(api.sent_to(user)) for user in acknowledged}
+        assert set(replies.values()) <= {1, 2}
+        # At-least-once towards Telegram: a kill between Telegram taking a message and our
+        # recording it repeats that one message (one sending loop: at most one).
+        assert sum(1 for count in replies.values() if count > 1) <= 1
+    finally:
+        halt.set()
+        stop(survivor.process)
