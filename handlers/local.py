@@ -249,9 +249,16 @@ def local_blueprint(
     return blueprint
 
 
+_FORWARDED = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
 def is_loopback_request() -> bool:
-    """Whether the request came from this machine (the TCP peer, not a forwarded header)."""
+    """Whether the request came from this machine: the TCP peer is loopback and no
+    reverse proxy forwarded it (behind nginx on the same host every request arrives
+    from 127.0.0.1, but one carrying a forwarding header came from elsewhere)."""
     address = request.remote_addr or ""
+    if any(request.headers.get(name) for name in _FORWARDED):
+        return False
     return address.startswith("127.") or address in ("::1", "localhost")
 
 

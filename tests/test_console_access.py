@@ -31,6 +31,12 @@ def test_the_console_answers_this_machine_only_by_default(tmp_path: Path) -> Non
         == 403
     )
     assert client.get("/local/clock").json["offset_hours"] == 0
+    # behind a reverse proxy on this machine the peer is 127.0.0.1: the proxy's header
+    # says the person is elsewhere
+    for header in ("X-Forwarded-For", "X-Real-IP", "Forwarded"):
+        proxied = client.get("/try", headers={header: "203.0.113.7"})
+        assert proxied.status_code == 403, header
+        assert client.get("/local/clock", headers={header: "203.0.113.7"}).status_code == 403
 
 
 def test_bound_to_a_public_address_the_console_is_off_unless_turned_on(tmp_path: Path) -> None:
