@@ -53,11 +53,12 @@ bench-desk: .venv
 
 # A real serve on loopback: webhooks against /healthz under 8 concurrent clients, the
 # outbox drain, resident memory, the scan at 10k/100k/1M tickets (exit 1: a target missed);
-# as shipped, then with the delivery process (ICETA_DELIVERY_PROCESS=1). Both always run.
+# as shipped (with its delivery process), then in one process (ICETA_DELIVERY_PROCESS=0).
+# Both always run.
 bench-load: .venv
 	status=0; \
 	$(BIN)/python bench/load.py || status=1; \
-	$(BIN)/python bench/load.py --delivery-process --scan-sizes "" || status=1; \
+	$(BIN)/python bench/load.py --one-process --scan-sizes "" || status=1; \
 	exit $$status
 
 format: .venv

@@ -306,16 +306,17 @@ def run_load(
     skip_drain: bool = False,
     py_spy: Path | None = None,
     pin: bool = False,
-    delivery_process: bool = False,
+    delivery_process: bool = True,
 ) -> dict[str, Any]:
     from tests.fakes.telegram_api import FakeTelegramApi
     from tests.fakes.twilio_api import FakeTwilioApi
 
     results: dict[str, Any] = {"requests": requests_per_phase, "clients": clients, "pinned": pin}
     results["configuration"] = (
-        "serve with ICETA_DELIVERY_PROCESS=1 (replies sent by a forked delivery process)"
+        "serve as shipped (replies sent by the delivery process it forks)"
         if delivery_process
-        else "serve as shipped (one process: webhooks and delivery share one interpreter)"
+        else "serve with ICETA_DELIVERY_PROCESS=0 (one process: webhooks and delivery share "
+        "one interpreter)"
     )
     command = [sys.executable, "run_bot.py", "serve"]
     theirs_cpus = None
@@ -335,7 +336,7 @@ def run_load(
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))}
         env |= {
             "PYTHONUNBUFFERED": "1",
-            **({"ICETA_DELIVERY_PROCESS": "1"} if delivery_process else {}),
+            **({} if delivery_process else {"ICETA_DELIVERY_PROCESS": "0"}),
             **telegram.environ(WEBHOOK_SECRET),
             **twilio.environ(),
         }
@@ -662,9 +663,9 @@ def main() -> int:
         help="serve alone on CPU 0, the load generator and stand-ins on the others",
     )
     parser.add_argument(
-        "--delivery-process",
+        "--one-process",
         action="store_true",
-        help="run serve with ICETA_DELIVERY_PROCESS=1 (replies from a forked process)",
+        help="run serve with ICETA_DELIVERY_PROCESS=0 (replies sent by serve itself)",
     )
     parser.add_argument(
         "--py-spy",
@@ -681,7 +682,7 @@ def main() -> int:
         args.skip_drain,
         args.py_spy,
         args.pin,
-        args.delivery_process,
+        not args.one_process,
     )
     results["machine"] = machine()
     sizes = [int(size) for size in args.scan_sizes.split(",") if size.strip()]
