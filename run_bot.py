@@ -20,7 +20,7 @@ import pkgutil
 import signal
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -83,8 +83,11 @@ def channel_plugins() -> tuple[Channel, ...]:
 
 
 def secret_variables() -> tuple[str, ...]:
-    """Every channel's secrets: never written to a log line."""
-    return tuple(name for channel in channel_plugins() for name in channel.secrets)
+    """Every channel's secrets and the metrics token: never written to a log line."""
+    from handlers import metrics
+
+    channels = tuple(name for channel in channel_plugins() for name in channel.secrets)
+    return channels + tuple(metrics.SECRETS)
 
 
 def secret_values(environ: Mapping[str, str]) -> list[str]:
@@ -277,6 +280,19 @@ def build_service(
         senders[plugin.name] = built.sender
         blueprints += built.blueprints
         runtimes[plugin.name] = built.runtimes
+    backups = None
+    health_parts: dict[str, Callable[[], object]] = {}
+    if config.backup.directory:
+        from handlers.backups import NightlyBackup
+
+        backups = NightlyBackup(
+            database,
+            database.parent / "media",
+            resolved(config.backup.directory, base_dir),
+            config.backup.keep,
+            clock,
+        )
+        health_parts["backup"] = backups.health
     app = create_app(
         config,
         databases,
@@ -286,6 +302,8 @@ def build_service(
         staff_channel=staff_channel,
         extra_blueprints=tuple(blueprints),
         clock=clock,
+        metrics_token=environ.get("ICETA_METRICS_TOKEN") or None,
+        health_parts=health_parts,
     )
     if config.public.enabled:
         from handlers.public import public_blueprint
@@ -369,17 +387,7 @@ def build_service(
             )
         )
 
-    backups = None
-    if config.backup.directory:
-        from handlers.backups import NightlyBackup
-
-        backups = NightlyBackup(
-            database,
-            database.parent / "media",
-            resolved(config.backup.directory, base_dir),
-            config.backup.keep,
-            clock,
-        )
+    if backups is not None:
         scheduler.add_job(
             backups.run,
             "cron",

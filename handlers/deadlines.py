@@ -23,7 +23,7 @@ from bot.model import LOCAL
 from storage import deadlines as due
 from storage.clock import Clock, utc_now
 from storage.connections import Databases
-from storage.db import transaction
+from storage.db import transaction, write_failure
 from storage.repository import SqliteStore, record_notice
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,9 @@ class DeadlineJobs:
     """The scheduler's entry points: the minute scan and the daily digest.
 
     Each run uses the calling thread's own connection; a failure is logged and
-    the next run tries again (nothing is recorded unless it was queued).
+    the next run tries again (nothing is recorded unless it was queued). While the
+    database cannot be written (a full disk) each run's transaction rolls back whole:
+    the scan says so once and catches up at the first run after space returns.
     """
 
     def __init__(
@@ -119,16 +121,33 @@ class DeadlineJobs:
         self.staff_channel = staff_channel
         self.clock = clock
         self.on_queued = on_queued
+        self._postponed: set[str] = set()  # jobs waiting for the database to take writes
+
+    def _failed(self, job: str, error: Exception) -> None:
+        failure = write_failure(error)
+        if failure is None:
+            log.error("%s failed", job, exc_info=error)
+        elif job not in self._postponed:
+            self._postponed.add(job)
+            log.warning("%s postponed: the database cannot be written (%s)", job, failure.reason)
+
+    def _done(self, job: str) -> None:
+        if job in self._postponed:
+            self._postponed.discard(job)
+            log.info("%s runs again: the database can be written", job)
 
     def scan(self) -> ScanReport | None:
         try:
             report = scan(self.databases.get(), self.config, self.clock(), self.staff_channel)
-        except Exception:
-            log.exception("deadline scan failed")
+        except Exception as error:
+            self._failed("deadline scan", error)
             return None
+        self._done("deadline scan")
         if report.messages:
             log.info("%s", report.summary(self.config.service.tz))
             self._queued()
+        if "daily digest" in self._postponed:
+            self.digest()  # it runs once a day: a digest the full disk stopped goes out now
         return report
 
     def digest(self) -> int:
@@ -136,9 +155,10 @@ class DeadlineJobs:
             queued = send_digest(
                 self.databases.get(), self.config, self.clock(), self.staff_channel
             )
-        except Exception:
-            log.exception("daily digest failed")
+        except Exception as error:
+            self._failed("daily digest", error)
             return 0
+        self._done("daily digest")
         if queued:
             log.info("daily digest: %d messages queued", queued)
             self._queued()

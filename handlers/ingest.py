@@ -18,7 +18,7 @@ from bot.config import Config
 from bot.model import LOCAL, Inbound, Outbound
 from storage.clock import Clock, utc_now
 from storage.connections import Databases
-from storage.db import BatchFailed, GroupCommit
+from storage.db import BatchFailed, GroupCommit, write_failure
 from storage.inbound import first_delivery, record_inbound
 from storage.repository import SqliteStore
 
@@ -85,7 +85,12 @@ class Ingest:
                 outcome = self.commits.run(handle)
         except BatchFailed:
             raise  # storage itself is failing: no answer, so the provider sends it again
-        except Exception:
+        except Exception as error:
+            if write_failure(error) is not None:
+                # The disk (full, read-only) or a lock, not the core: nothing was stored
+                # and keeping it "as an error" would acknowledge it unhandled; the webhook
+                # answers 503 and the provider sends it again.
+                raise
             # A bug in the core must not lose the citizen's message: keep it,
             # marked as seen, so an operator can read it and the provider
             # does not redeliver it forever.

@@ -8,13 +8,16 @@ and `ORDER BY` on a time column is chronological.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Generic, TypeVar, overload
@@ -88,8 +91,10 @@ def open_database(path: str | Path) -> Database:
         db = Database(conn)
         if target != MEMORY:
             lock = _file_lock(target)
+            health = write_health(target)
             with _locks_guard:
                 _locks[db] = lock
+                _healths[db] = health
         from storage.migrations import apply  # here: migrations imports this module
 
         apply(db)
@@ -123,26 +128,40 @@ def transaction(db: Database) -> Iterator[Database]:
     Threads sharing one `Database` are serialised here, and so are threads
     writing to one file through their own `open_database` connections; still,
     prefer one connection per thread, since reads outside `transaction()` are not.
+
+    A transaction that fails because the disk is full, read-only or failing is
+    noted in the file's `WriteHealth` (what /healthz reports); one that commits a
+    change clears it.
     """
     with _lock(db):
         if db.conn.in_transaction:
             with db.atomic():
                 yield db
             return
-        db.conn.execute("BEGIN IMMEDIATE")
+        health = _healths.get(db)
+        changes = db.conn.total_changes
+        try:
+            db.conn.execute("BEGIN IMMEDIATE")
+        except BaseException as error:
+            _note_failure(health, error)
+            raise
         try:
             yield db
-        except BaseException:
+        except BaseException as error:
             # Some errors (e.g. SQLITE_FULL) already ended the transaction.
             if db.conn.in_transaction:
                 db.conn.execute("ROLLBACK")
+            _note_failure(health, error)
             raise
         try:
             db.conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as error:
             if db.conn.in_transaction:
                 db.conn.execute("ROLLBACK")
+            _note_failure(health, error)
             raise
+        if health is not None and db.conn.total_changes != changes:
+            health.succeeded()  # something was written: the disk takes writes again
 
 
 def ping(db: Database) -> bool:
@@ -239,8 +258,8 @@ class GroupCommit:
                                 # ... unless its error ended the whole transaction (a full
                                 # disk, an I/O error): what the others did is gone too
                                 raise _UnitFailed from error
-        except _UnitFailed:
-            self._fail_the_rest(batch, None)
+        except _UnitFailed as failed:  # what ended the transaction is why the rest failed
+            self._fail_the_rest(batch, failed.__cause__)
         except BaseException as error:  # BEGIN or COMMIT failed: nobody is stored
             self._fail_the_rest(batch, error)
             if not isinstance(error, Exception):
@@ -340,13 +359,22 @@ class Checkpoints:
         return int(row[0]), int(row[1]), int(row[2])
 
     def _loop(self) -> None:
+        failing = False  # said once, not four times a second while the disk is full
         while not self._stop.wait(self.interval):
             try:
                 self.run_once()
             except sqlite3.Error as error:  # locked for a moment: the next run catches up
-                _log.warning("WAL checkpoint failed: %s", error)
+                if not failing:
+                    _log.warning("WAL checkpoint failed: %s", error)
+                failure = write_failure(error)
+                failing = failure is not None and failure.lasting
+                continue
             except Exception:  # never end the thread: commits no longer checkpoint
                 _log.exception("WAL checkpoint failed")
+                continue
+            if failing:
+                _log.info("WAL checkpoints work again")
+                failing = False
 
 
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -357,3 +385,110 @@ def background_checkpoints(db: Database) -> None:
     """This connection's commits no longer checkpoint (a `Checkpoints` thread does)."""
     db.execute("PRAGMA wal_autocheckpoint=0")
     db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
+
+
+# --------------------------------------------------------------------------
+# When the database cannot be written (docs/contract.md §12)
+# --------------------------------------------------------------------------
+
+# SQLite's primary result codes (the low byte of an extended one, e.g. SQLITE_IOERR_WRITE)
+_BUSY, _LOCKED, _READONLY, _IOERR, _FULL, _CANTOPEN = 5, 6, 8, 10, 13, 14
+_DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO}
+
+
+@dataclass(frozen=True)
+class WriteFailure:
+    """Why a write did not happen, when the storage is to blame and not the caller."""
+
+    reason: str  # e.g. "database or disk is full (SQLITE_FULL)"
+    lasting: bool  # the disk (full, read-only, failing) until someone acts; else a busy lock
+
+
+def write_failure(error: BaseException | None) -> WriteFailure | None:
+    """What `error`, or an error it was raised from (`__cause__`), says about the storage:
+    a full, read-only or failing disk (lasting), a lock held too long (not lasting), or
+    nothing (None: a bug, bad input)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, sqlite3.Error):
+            code = getattr(error, "sqlite_errorcode", None)
+            if code is not None:
+                name = getattr(error, "sqlite_errorname", "") or ""
+                reason = f"{error} ({name})" if name else str(error)
+                if code & 0xFF in (_FULL, _READONLY, _IOERR, _CANTOPEN):
+                    return WriteFailure(reason, lasting=True)
+                if code & 0xFF in (_BUSY, _LOCKED):
+                    return WriteFailure(reason, lasting=False)
+        elif isinstance(error, OSError) and error.errno in _DISK_ERRNOS:
+            name = errno.errorcode.get(error.errno or 0, "")
+            return WriteFailure(f"{error.strerror} ({name})", lasting=True)
+        error = error.__cause__
+    return None
+
+
+class WriteHealth:
+    """Whether this process's writes to one database file are failing, and why.
+
+    Set by any transaction that fails for a lasting storage reason (a webhook's, a
+    delivery's, the deadline scan's), cleared by the next one that commits a change
+    (or by /healthz's probe write) once the disk has room again (a small write may
+    fit while it is still full). Logged once each way, not at every failure.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self.problem: str | None = None
+        self.since: float | None = None  # time.time() of the first failure
+
+    def failed(self, reason: str) -> None:
+        with self._lock:
+            first = self.problem is None
+            self.problem = reason
+            if first:
+                self.since = time.time()
+        if first:
+            _log.error(
+                "the database %s cannot be written: %s; what cannot be stored is answered 503",
+                self.path,
+                reason,
+            )
+
+    def succeeded(self) -> None:
+        if self.problem is None:
+            return
+        from storage.health import disk_problem  # here: health imports this module
+
+        if disk_problem(self.path) is not None:
+            return  # a small write fitted, but the disk is still full: not over yet
+        with self._lock:
+            if self.problem is None:
+                return
+            since, self.problem, self.since = self.since, None, None
+        _log.warning(
+            "the database %s can be written again (after %.0f s)",
+            self.path,
+            time.time() - (since or time.time()),
+        )
+
+
+_healths: weakref.WeakKeyDictionary[Database, WriteHealth] = weakref.WeakKeyDictionary()
+_file_healths: dict[str, WriteHealth] = {}
+
+
+def write_health(path: str | Path) -> WriteHealth:
+    """The write health of the database file at `path`, shared by all its connections
+    in this process."""
+    real = os.path.realpath(str(path))
+    with _locks_guard:
+        health = _file_healths.get(real)
+        if health is None:
+            health = _file_healths[real] = WriteHealth(str(path))
+        return health
+
+
+def _note_failure(health: WriteHealth | None, error: BaseException) -> None:
+    failure = write_failure(error)
+    if health is not None and failure is not None and failure.lasting:
+        health.failed(failure.reason)

@@ -439,3 +439,21 @@ def m009_tickets_by_created(db: Database) -> None:
     """The desk's `from`/`to` filters and its exports of a period read tickets by the day
     they were filed (an export of a week at 1,000,000 tickets: 0.5 s of scanning without)."""
     db.execute("CREATE INDEX tickets_by_created ON tickets (created_at)")
+
+
+@migrations()
+def m010_delivery_counts_and_write_probe(db: Database) -> None:
+    """What became of delivery attempts, counted per channel in the same transaction
+    that records each (`iceta_deliveries_total` on /metrics, whichever process sent),
+    and the one row /healthz rewrites to learn whether the disk takes writes again."""
+    db.execute(
+        """
+        CREATE TABLE delivery_counts (
+            channel TEXT NOT NULL,
+            result TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (channel, result)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE TABLE write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL)")

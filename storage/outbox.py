@@ -10,6 +10,10 @@ the lease expire and the row is sent again.
 Per chat the order is kept: a row is not claimed while an older row of the
 same chat is still pending and not claimable (leased, or waiting to retry).
 So a message that keeps failing holds back its chat until `mark_failed`.
+
+Every outcome recorded here (sent, retry, held, failed) is also counted in
+`delivery_counts`, in the same transaction: the counts are exactly the outcomes
+stored, whichever process sent, and survive restarts (`iceta_deliveries_total`).
 """
 
 from __future__ import annotations
@@ -131,11 +135,14 @@ def mark_sent(db: Database, item_id: int, provider_message_ids: list[str], now: 
     at = to_db_time(now)
     with transaction(db):
         row = db.execute(
-            "SELECT channel, chat_id, ticket_id, payload FROM outbox WHERE id = ?", [item_id]
+            "SELECT channel, chat_id, ticket_id, payload, status FROM outbox WHERE id = ?",
+            [item_id],
         ).fetchone()
         if row is None:
             raise LookupError(f"no outbox row {item_id}")
-        channel, chat_id, ticket_id, payload = row
+        channel, chat_id, ticket_id, payload, status = row
+        if status != "sent":  # recorded twice (sent twice) is still one row delivered
+            _count(db, channel, SENT)
         db.execute(
             """
             UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL,
@@ -182,7 +189,11 @@ def mark_retry(
             """,
             [1 if count_attempt else 0, error, to_db_time(next_attempt_at), item_id],
         )
-        return cursor.rowcount == 1
+        if cursor.rowcount != 1:
+            return False
+        if count_attempt:  # a postponement (the channel is off) is not an attempt
+            _count_row(db, item_id, RETRY)
+        return True
 
 
 def mark_failed(db: Database, item_id: int, error: str, now: datetime) -> bool:
@@ -196,7 +207,10 @@ def mark_failed(db: Database, item_id: int, error: str, now: datetime) -> bool:
             """,
             [error, to_db_time(now), item_id],
         )
-        return cursor.rowcount == 1
+        if cursor.rowcount != 1:
+            return False
+        _count_row(db, item_id, FAILED)
+        return True
 
 
 def mark_held(db: Database, item_id: int, reason: str) -> bool:
@@ -209,7 +223,10 @@ def mark_held(db: Database, item_id: int, reason: str) -> bool:
             """,
             [reason, item_id],
         )
-        return cursor.rowcount == 1
+        if cursor.rowcount != 1:
+            return False
+        _count_row(db, item_id, HELD)
+        return True
 
 
 def release_held(db: Database, channel: str, chat_id: str, now: datetime) -> int:
@@ -237,6 +254,45 @@ def backlog(db: Database, now: datetime) -> tuple[int, datetime | None]:
     row = db.execute("SELECT count(*), min(created_at) FROM outbox WHERE status = 'pending'")
     count, oldest = row.fetchone()
     return count, from_db_time(oldest)
+
+
+def backlog_by_channel(db: Database) -> dict[str, tuple[int, datetime | None]]:
+    """`backlog` per channel: (pending rows, created_at of the oldest), from the queue index."""
+    rows = db.execute(
+        "SELECT channel, count(*), min(created_at) FROM outbox WHERE status = 'pending' "
+        "GROUP BY channel"
+    )
+    return {channel: (count, from_db_time(oldest)) for channel, count, oldest in rows}
+
+
+# What `delivery_counts` counts, per channel.
+SENT, RETRY, HELD, FAILED = "sent", "retry", "held", "failed"
+RESULTS = (SENT, RETRY, HELD, FAILED)
+
+
+def delivery_counts(db: Database) -> dict[tuple[str, str], int]:
+    """Every delivery outcome ever recorded: {(channel, result): how many}."""
+    return {
+        (channel, result): n
+        for channel, result, n in db.execute("SELECT channel, result, n FROM delivery_counts")
+    }
+
+
+def _count(db: Database, channel: str, result: str) -> None:
+    db.execute(
+        "INSERT INTO delivery_counts (channel, result, n) VALUES (?, ?, 1) "
+        "ON CONFLICT (channel, result) DO UPDATE SET n = n + 1",
+        [channel, result],
+    )
+
+
+def _count_row(db: Database, item_id: int, result: str) -> None:
+    db.execute(
+        "INSERT INTO delivery_counts (channel, result, n) "
+        "SELECT channel, ?, 1 FROM outbox WHERE id = ? "
+        "ON CONFLICT (channel, result) DO UPDATE SET n = n + 1",
+        [result, item_id],
+    )
 
 
 def failed_count(db: Database) -> int:

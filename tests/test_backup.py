@@ -195,3 +195,26 @@ def test_a_backup_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
     assert written.path.exists() and not list((tmp_path / "b").glob("*.partial"))
     with sqlite3.connect(written.path) as copy:
         assert copy.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # one file
+
+
+def test_healthz_shows_the_last_nightly_backup(tmp_path: Path) -> None:
+    from bot.config import parse_config
+    from run_bot import build_service
+    from tests.harness import TEST_CONFIG
+
+    config = parse_config(
+        {
+            **TEST_CONFIG,
+            "service": {**TEST_CONFIG["service"], "database": str(tmp_path / "iceta.db")},
+            "backup": {"directory": str(tmp_path / "nightly"), "time": "02:30", "keep": 2},
+        }
+    )
+    service = build_service(config, {}, tmp_path)
+    client = service.app.test_client()
+    assert client.get("/healthz").get_json()["backup"]["last"] is None
+    job = service.scheduler.get_job("nightly-backup")
+    assert job is not None and str(job.trigger) == "cron[hour='2', minute='30']"
+    assert service.backups is not None and service.backups.run() is not None
+    shown = client.get("/healthz").get_json()["backup"]
+    assert shown["keep"] == 2 and shown["last"]["ok"] is True
+    assert shown["last"]["file"] == backups_in(tmp_path / "nightly")[0].name
