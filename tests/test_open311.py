@@ -830,9 +830,7 @@ def test_numbers_glued_to_words_or_written_with_brackets_are_blanked_too(
     )
     file_by_post(client, description=written)
     [request] = requests_of(get(client, "requests", "json"), "json")
-    assert request["description"] == (
-        "Sampah menumpuk, kontak HP[…] / WA […]/[…] / […] kapan saja"
-    )
+    assert request["description"] == ("Sampah menumpuk, kontak HP[…] / WA […]/[…] / […] kapan saja")
 
 
 # --------------------------------------------------------------------------
