@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from handlers.delivery import Delivery
     from handlers.delivery_process import DeliveryProcess
     from handlers.ingest import Ingest
+    from handlers.replication import ReplicaSupervisor
     from handlers.web import Channels
     from storage.clock import ServiceClock
     from storage.connections import Databases
@@ -61,6 +62,7 @@ class Service:
     # each channel's background parts (pollers, media fetchers), started by serve
     runtimes: dict[str, list[Runtime]] = field(default_factory=dict)
     backups: NightlyBackup | None = None  # with backup.directory set
+    replication: ReplicaSupervisor | None = None  # with replication.url; started by serve only
 
     def runtime(self, channel: str, kind: type[R]) -> R | None:
         """The running part of `kind` that `channel` has, if any."""
@@ -87,7 +89,7 @@ def secret_variables() -> tuple[str, ...]:
     from handlers import metrics
 
     channels = tuple(name for channel in channel_plugins() for name in channel.secrets)
-    return channels + tuple(metrics.SECRETS)
+    return channels + tuple(metrics.SECRETS) + REPLICA_SECRETS
 
 
 def secret_values(environ: Mapping[str, str]) -> list[str]:
@@ -293,6 +295,12 @@ def build_service(
             clock,
         )
         health_parts["backup"] = backups.health
+    replication = None
+    if config.replication.url:  # built here (no side effect), started by serve after the fork
+        from handlers.replication import ReplicaSupervisor
+
+        replication = ReplicaSupervisor(database, config.replication.url, environ=environ)
+        health_parts["replication"] = replication.health
     app = create_app(
         config,
         databases,
@@ -400,11 +408,28 @@ def build_service(
             misfire_grace_time=3600,
         )
     return Service(
-        config, app, ingest, delivery, scheduler, channels, databases, clock, runtimes, backups
+        config,
+        app,
+        ingest,
+        delivery,
+        scheduler,
+        channels,
+        databases,
+        clock,
+        runtimes,
+        backups,
+        replication,
     )
 
 
 _OFF = ("", "0", "false", "no", "off")
+# The replica's credentials, as Litestream reads them from the environment.
+REPLICA_SECRETS = (
+    "LITESTREAM_ACCESS_KEY_ID",
+    "LITESTREAM_SECRET_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+)
 STOP_GRACE_SECONDS = 20  # systemd's TimeoutStopSec in deploy/iceta-bot.service is 30
 
 
@@ -468,6 +493,16 @@ def _serve(config: Config, environ: Mapping[str, str]) -> int:
     else:
         log.info("ICETA_DELIVERY_PROCESS=0: replies are sent by this process")
     service = build_service(config, environ, Path.cwd())
+    if service.replication is not None:  # after the fork: the child must not supervise it
+        from handlers.replication import ReplicationError
+
+        try:
+            service.replication.start()
+        except ReplicationError as error:
+            log.error("replication: %s", error)
+            if delivery_process is not None:
+                delivery_process.stop()
+            return 2
     from bot.conversation import matcher_for
     from bot.model import PHONE
 
@@ -551,6 +586,8 @@ def _serve(config: Config, environ: Mapping[str, str]) -> int:
         server.close()
         if delivery_process is not None:
             delivery_process.stop()
+        if service.replication is not None:
+            service.replication.stop()  # after the last writer: its last sync has everything
         checkpoints.stop()
         commits = service.ingest.commits
         if commits.batches:

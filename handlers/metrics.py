@@ -27,7 +27,8 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from flask import Flask, Request, Response, g, jsonify, request
 from prometheus_client import (
@@ -171,6 +172,30 @@ class DatabaseFigures:
         yield from (open_now, late)
 
 
+class ReplicationFigures:
+    """The Litestream replica's state, from its supervisor's health (read at scrape time)."""
+
+    def __init__(self, health: Callable[[], Mapping[str, Any]]) -> None:
+        self.health = health
+
+    def collect(self) -> Iterator[Metric]:
+        shown = self.health()
+        up = GaugeMetricFamily("iceta_replication_up", "1 while litestream replicate runs")
+        up.add_metric([], 1.0 if shown.get("running") else 0.0)
+        yield up
+        lag = GaugeMetricFamily(
+            "iceta_replication_lag_seconds",
+            "Age of the oldest committed transaction the replica does not have (0: caught up)",
+        )
+        lag.add_metric([], float(shown.get("lag_seconds") or 0.0))
+        yield lag
+        restarts = CounterMetricFamily(
+            "iceta_replication_restarts", "Times litestream was started again after it died"
+        )
+        restarts.add_metric([], float(shown.get("restarts") or 0))
+        yield restarts
+
+
 def install_metrics(
     app: Flask,
     config: Config,
@@ -178,6 +203,7 @@ def install_metrics(
     channels: Iterable[str],
     clock: Clock,
     token: str | None = None,
+    replication: Callable[[], Mapping[str, Any]] | None = None,
 ) -> CollectorRegistry:
     """Count the app's intake requests and serve `GET /metrics` from a registry of its own
     (one per app: tests build many apps in one process)."""
@@ -206,6 +232,8 @@ def install_metrics(
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)
     registry.register(DatabaseFigures(config, databases, channels, clock))
+    if replication is not None:
+        registry.register(ReplicationFigures(replication))
 
     @app.before_request
     def start_timer() -> None:

@@ -118,6 +118,7 @@ def create_app(
         [name for name, on in channels.as_dict().items() if on],
         clock,
         token=metrics_token,
+        replication=(health_parts or {}).get("replication"),
     )
 
     @app.before_request
