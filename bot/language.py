@@ -10,6 +10,7 @@ complaint.
 
 from __future__ import annotations
 
+import functools
 import re
 from functools import lru_cache
 
@@ -218,6 +219,7 @@ def _contains(spaced: str, phrase: tuple[str, ...]) -> bool:
     return f" {' '.join(phrase)} " in spaced
 
 
+@functools.lru_cache(maxsize=512)  # pure; the conversation asks twice of one message
 def message_kind(text: str) -> str:
     """What an idle citizen's text is: GREETING (only greeting words, however long),
     THANKS (a thank-you that says nothing is still wrong), SUSPICIOUS (a link; scam
