@@ -49,6 +49,13 @@ class DeliveryProcess:
         self.exit_status: int | None = None
         self._on_death: Callable[[], None] = lambda: None
         self._watcher: threading.Thread | None = None
+        # Wake-ups are gathered and written by one thread: under a flood of webhooks
+        # many become one line on the pipe, and no webhook thread waits on a syscall.
+        self._wanted: set[str] = set()
+        self._wanted_lock = threading.Lock()
+        self._kick = threading.Event()
+        self._writer = threading.Thread(target=self._write_wakes, name="delivery-wake", daemon=True)
+        self._writer.start()
 
     @classmethod
     def fork(cls, run_delivery: Callable[[Relay], object]) -> DeliveryProcess:
@@ -86,16 +93,29 @@ class DeliveryProcess:
 
     def wake(self, channels: Collection[str] | None = None) -> None:
         """Tell the delivery process that rows of `channels` (None: any) are waiting."""
-        names = ALL if channels is None else " ".join(sorted(channels))
-        with self._fd_lock:
-            if self._wake_fd < 0:
-                return  # stopping
-            try:
-                os.write(self._wake_fd, names.encode() + b"\n")  # under PIPE_BUF: one piece
-            except BlockingIOError:
-                pass  # the pipe is full: wake-ups are already waiting to be read
-            except OSError:
-                pass  # the process is gone: the watcher takes over
+        with self._wanted_lock:
+            self._wanted.update((ALL,) if channels is None else channels)
+        self._kick.set()
+
+    def _write_wakes(self) -> None:
+        """The one writer of the pipe: what was asked for since its last line."""
+        while True:
+            self._kick.wait()
+            self._kick.clear()
+            with self._wanted_lock:
+                wanted, self._wanted = self._wanted, set()
+            if not wanted:
+                continue
+            names = ALL if ALL in wanted else " ".join(sorted(wanted))
+            with self._fd_lock:
+                if self._wake_fd < 0:
+                    return  # stopping
+                try:
+                    os.write(self._wake_fd, names.encode() + b"\n")  # under PIPE_BUF: one piece
+                except BlockingIOError:
+                    pass  # the pipe is full: wake-ups are already waiting to be read
+                except OSError:
+                    pass  # the process is gone: the watcher takes over
 
     def shutting_down(self) -> None:
         """From now on an exit of the delivery process is expected (serve is stopping;
@@ -110,6 +130,7 @@ class DeliveryProcess:
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
+        self._kick.set()  # the writer sees the pipe closed and ends
         if self._watcher is None:
             self._wait()
         if not self._exited.wait(timeout):
