@@ -7,6 +7,7 @@ delivers itself: a citizen is answered either way.
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
@@ -176,8 +177,8 @@ def citizen_load(serve: Serve, number: int, acknowledged: list[int], halt: threa
                 secret_token=SECRET,
                 timeout=5,
             )
-        except OSError:
-            return  # serve died under us: never acknowledged
+        except (OSError, http.client.HTTPException):
+            return  # serve died under us (even mid-answer): never acknowledged
         if status == 200:
             acknowledged.append(user)
 
