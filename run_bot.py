@@ -292,7 +292,9 @@ def build_service(
             database.parent / "media",
             resolved(config.backup.directory, base_dir),
             config.backup.keep,
-            clock,
+            lambda: datetime.now(
+                UTC
+            ),  # real time: the console's simulated clock would misorder names
         )
         health_parts["backup"] = backups.health
     replication = None
@@ -430,7 +432,7 @@ REPLICA_SECRETS = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
 )
-STOP_GRACE_SECONDS = 20  # systemd's TimeoutStopSec in deploy/iceta-bot.service is 30
+STOP_GRACE_SECONDS = 20  # deploy/iceta-bot.service gives the whole stop 90 s
 
 
 def delivery_process_wanted(environ: Mapping[str, str]) -> bool:
@@ -559,6 +561,8 @@ def _serve(config: Config, environ: Mapping[str, str]) -> int:
             return
         log.info("SIGTERM: taking no new requests; %d in flight finish first", draining.inside)
         draining.stop_taking()
+        if delivery_process is not None:  # its exit, from here on, is no death to take over
+            delivery_process.shutting_down()
 
         def finish() -> None:
             if not draining.wait_until_idle(STOP_GRACE_SECONDS):
@@ -570,12 +574,18 @@ def _serve(config: Config, environ: Mapping[str, str]) -> int:
 
         threading.Thread(target=finish, name="stopping", daemon=True).start()
 
+    # interrupt_main() raises KeyboardInterrupt only where SIGINT has Python's handler:
+    # started in the background (`nohup … &`) SIGINT may be ignored, so give it back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, stop)
     try:
         server.run()
     except KeyboardInterrupt:
         log.info("stopping")
     finally:
+        # Stopping now, in order: a second Ctrl-C or SIGTERM must not cut it short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if delivery_process is not None:
             delivery_process.shutting_down()
             delivery.forward_wakes(lambda channels: None)

@@ -73,7 +73,7 @@ class NightlyBackup:
     def health(self) -> dict[str, Any]:
         """What /healthz says of the backups."""
         last = self.last
-        shown: dict[str, Any] = {"directory": str(self.directory), "keep": self.keep}
+        shown: dict[str, Any] = {"keep": self.keep}  # no path: /healthz may be public
         if last is None:
             shown["last"] = None
         else:

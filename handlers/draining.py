@@ -1,10 +1,10 @@
 """A graceful stop: on SIGTERM `serve` stops taking requests, lets the ones in flight
 finish, and only then shuts down.
 
-`Draining` wraps the WSGI app. Once `stop_taking()` is called every new request but
-`/healthz` answers 503 with `Retry-After` (Telegram and Twilio send the webhook again
-later; a load balancer takes the node out), while the requests already inside run to
-their end. `wait_until_idle()` returns when none is left, or after a timeout.
+`Draining` wraps the WSGI app. Once `stop_taking()` is called every new request
+answers 503 with `Retry-After` (Telegram sends the webhook again; Twilio does when its
+webhook URL asks for retries on 5xx, see README; `/healthz` says "stopping", so a load
+balancer takes the node out), while the requests already inside run to their end. `wait_until_idle()` returns when none is left, or after a timeout.
 """
 
 from __future__ import annotations
@@ -33,17 +33,23 @@ class Draining:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         with self._lock:
-            refused = self._stopping and environ.get("PATH_INFO") != "/healthz"
+            refused = self._stopping
             if not refused:
                 self._inside += 1
-        if refused:
+        if refused:  # /healthz too, so that a load balancer takes this node out
+            health = environ.get("PATH_INFO") == "/healthz"
             start_response(
                 "503 Service Unavailable",
                 [
-                    ("Content-Type", "text/plain; charset=utf-8"),
+                    (
+                        "Content-Type",
+                        "application/json" if health else "text/plain; charset=utf-8",
+                    ),
                     ("Retry-After", str(RETRY_AFTER_SECONDS)),
                 ],
             )
+            if health:
+                return [b'{"status": "stopping", "reason": "serve is stopping (SIGTERM)"}\n']
             return [b"stopping: try again shortly\n"]
         try:
             answer = self.app(environ, start_response)

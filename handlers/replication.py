@@ -525,7 +525,7 @@ class ReplicaSupervisor:
                         if not first:
                             self.restarts += 1
                         first = False
-                    except OSError as error:
+                    except (OSError, subprocess.SubprocessError) as error:
                         self.last_error = f"cannot start litestream: {error}"
                         log.error("%s; trying again in %.0f s", self.last_error, backoff)
                         next_start = now + backoff
@@ -543,7 +543,11 @@ class ReplicaSupervisor:
                     self._child = None
                     next_start = now + backoff
                     backoff = min(backoff * 2, MAX_BACKOFF)
-                self._measure()
+                try:
+                    self._measure()
+                except Exception as error:  # a surprise in Litestream's answer: log, go on
+                    self.last_error = f"measuring the lag failed: {error}"
+                    log.warning("litestream: %s", self.last_error)
                 self._stopping.wait(self.poll_interval)
         finally:
             self._terminate()

@@ -18,6 +18,7 @@ import fcntl
 import os
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from pathlib import Path
 PREFIX = "iceta-"
 SUFFIX = ".db"
 MEDIA = "media"
+STALE_PARTIAL_SECONDS = 6 * 3600  # a half-written backup older than this is no one's
 
 
 class BackupError(Exception):
@@ -71,6 +73,9 @@ def write_backup(database: Path, media_dir: Path, directory: Path, now: datetime
     if not database.exists():
         raise BackupError(f"no database at {database}")
     directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob(f"{PREFIX}*{SUFFIX}.partial"):  # a run cut short by a stop
+        if stale.stat().st_mtime < time.time() - STALE_PARTIAL_SECONDS:
+            stale.unlink(missing_ok=True)
     target = directory / backup_name(now)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
@@ -165,6 +170,8 @@ def restore_backup(backup: Path, database: Path, media_dir: Path, now: datetime)
             ) from None
         staged = database.with_name(database.name + ".restoring")
         shutil.copy2(backup, staged)
+        with open(staged, "rb") as written:
+            os.fsync(written.fileno())
         kept = database
         if database.exists():
             kept = database.with_name(
@@ -172,8 +179,16 @@ def restore_backup(backup: Path, database: Path, media_dir: Path, now: datetime)
             )
             _checkpointed(database)
             os.replace(database, kept)
-        for leftover in ("-wal", "-shm"):  # the old file's log must not meet the new file
-            database.with_name(database.name + leftover).unlink(missing_ok=True)
+            # the old file's log (if the checkpoint could not fold it in) stays with it
+            wal = database.with_name(database.name + "-wal")
+            if wal.exists() and wal.stat().st_size > 0:
+                os.replace(wal, kept.with_name(kept.name + "-wal"))
+            wal.unlink(missing_ok=True)  # empty: the checkpoint folded it in
+            # Litestream's local state belongs to the old file, not to the backup
+            state = database.with_name(f".{database.name}-litestream")
+            if state.exists():
+                os.replace(state, kept.with_name(f".{kept.name}-litestream"))
+        database.with_name(database.name + "-shm").unlink(missing_ok=True)
         os.replace(staged, database)
         copy_media(backup.parent / MEDIA, media_dir)
     return kept

@@ -22,6 +22,8 @@ def test_the_unit_restarts_serve_gives_it_time_to_stop_and_keeps_secrets_out_of_
     assert service["ExecStart"].endswith("run_bot.py serve")
     assert service["Restart"] == "always"
     assert service["KillSignal"] == "SIGTERM"
+    assert service["KillMode"] == "mixed"  # serve stops its delivery process and Litestream
+    assert service["RestartPreventExitStatus"] == "2"  # a config problem: no restart loop
     assert int(service["TimeoutStopSec"]) > run_bot.STOP_GRACE_SECONDS  # drained, not killed
     assert service["EnvironmentFile"] == "/etc/iceta-bot/env"
     assert service["User"] != "root" and service["NoNewPrivileges"] == "yes"

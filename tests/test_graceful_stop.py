@@ -102,3 +102,40 @@ def test_sigterm_under_load_finishes_what_is_inside_and_loses_nothing(tmp_path: 
     finally:
         halt.set()
         stop(first)
+
+
+def test_while_stopping_new_requests_and_healthz_get_503_and_those_inside_finish() -> None:
+    from werkzeug.test import Client
+    from werkzeug.wrappers import Response
+
+    from handlers.draining import Draining
+
+    inside, release = threading.Event(), threading.Event()
+
+    def slow_app(environ: dict, start_response: object) -> object:
+        if environ["PATH_INFO"] == "/slow":
+            inside.set()
+            release.wait(10)
+        return Response("done")(environ, start_response)
+
+    draining = Draining(slow_app)
+    answers: list[str] = []
+
+    def call() -> None:
+        response = Client(draining).get("/slow")
+        answers.append(response.text)
+        response.close()  # as a server does once the body is sent
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    assert inside.wait(5) and draining.inside == 1
+    draining.stop_taking()
+    refused = Client(draining).get("/webhooks/telegram")
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "10"
+    health = Client(draining).get("/healthz")
+    assert health.status_code == 503 and health.json["status"] == "stopping"
+    assert not draining.wait_until_idle(0.2)  # the slow one is still inside
+    release.set()
+    assert draining.wait_until_idle(5)
+    caller.join(5)
+    assert answers == ["done"] and draining.finished_while_stopping == 1
