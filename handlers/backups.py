@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from storage.backup import BackupError, prune, write_backup
+from storage.backup import BackupError, prune, prune_media, write_backup
 from storage.clock import Clock
 
 log = logging.getLogger("iceta.backup")
@@ -57,14 +57,16 @@ class NightlyBackup:
                 log.error("nightly backup failed: %s", error)
                 return self.last
             removed = prune(self.directory, self.keep)
+            unreferenced = prune_media(self.directory)
             self.last = BackupResult(now, True, str(written.path), written.size)
             log.info(
                 "nightly backup written: %s (%.1f MB, integrity check ok, %d media files "
-                "copied, %d old backups removed)",
+                "copied, %d old backups and %d media files no backup refers to removed)",
                 written.path,
                 written.size / 1e6,
                 written.media_copied,
                 len(removed),
+                unreferenced,
             )
             return self.last
         finally:

@@ -29,6 +29,7 @@ PREFIX = "iceta-"
 SUFFIX = ".db"
 MEDIA = "media"
 STALE_PARTIAL_SECONDS = 6 * 3600  # a half-written backup older than this is no one's
+ROOM_MARGIN_BYTES = 64 * 1024 * 1024  # left free on the disk after a backup
 
 
 class BackupError(Exception):
@@ -73,6 +74,7 @@ def write_backup(database: Path, media_dir: Path, directory: Path, now: datetime
     if not database.exists():
         raise BackupError(f"no database at {database}")
     directory.mkdir(parents=True, exist_ok=True)
+    _check_room(database, directory)
     for stale in directory.glob(f"{PREFIX}*{SUFFIX}.partial"):  # a run cut short by a stop
         if stale.stat().st_mtime < time.time() - STALE_PARTIAL_SECONDS:
             stale.unlink(missing_ok=True)
@@ -102,6 +104,45 @@ def write_backup(database: Path, media_dir: Path, directory: Path, now: datetime
     os.replace(partial, target)
     copied = copy_media(media_dir, directory / MEDIA)
     return Backup(target, target.stat().st_size, copied)
+
+
+def _check_room(database: Path, directory: Path) -> None:
+    """Refuse a backup that would fill the disk (often the database's own): it needs the
+    database's size and its log's, and ROOM_MARGIN_BYTES left over."""
+    wal = database.with_name(database.name + "-wal")
+    needed = database.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    free = shutil.disk_usage(directory).free
+    if free < needed + ROOM_MARGIN_BYTES:
+        raise BackupError(
+            f"not enough free space in {directory}: the backup needs about "
+            f"{(needed + ROOM_MARGIN_BYTES) / 1e6:.0f} MB, {free / 1e6:.0f} MB are free"
+        )
+
+
+def prune_media(directory: Path) -> int:
+    """Remove from `directory/media` the files that no backup left there refers to, so a
+    photo the retention job removed leaves the backups with the last backup that had it
+    (UU PDP); how many were removed. Nothing is removed when a backup cannot be read."""
+    folder = directory / MEDIA
+    if not folder.is_dir():
+        return 0
+    wanted: set[str] = set()
+    for backup in backups_in(directory):
+        try:
+            conn = sqlite3.connect(_read_only(backup), uri=True)
+            try:
+                rows = conn.execute("SELECT path FROM media WHERE path != ''").fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return 0
+        wanted.update(Path(row[0]).name for row in rows)
+    removed = 0
+    for file in folder.iterdir():
+        if file.is_file() and file.name not in wanted and not file.name.endswith(".partial"):
+            file.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def integrity_problem(path: Path) -> str:

@@ -132,22 +132,40 @@ def test_the_nightly_backup_checks_what_it_wrote_copies_media_and_keeps_the_newe
     Databases(database)  # created by the real migrations
     media = database.parent / "media"
     media.mkdir()
-    (media / "photo-1.jpg").write_bytes(b"\xff\xd8 a photo")
+    for name in ("photo-1.jpg", "photo-2.jpg"):
+        (media / name).write_bytes(b"\xff\xd8 " + name.encode())
+    with sqlite3.connect(database) as conn:
+        for key, name in (("m1", "photo-1.jpg"), ("m2", "photo-2.jpg")):
+            conn.execute(
+                "INSERT INTO media (key, channel, status, path, created_at) "
+                "VALUES (?, 'whatsapp', 'stored', ?, '2026-11-20T00:00:00+00:00')",
+                [key, str(media / name)],
+            )
     moments = iter(datetime(2026, 11, day, 19, 0, tzinfo=UTC) for day in range(20, 30))
     nightly = NightlyBackup(
         database, media, tmp_path / "backups", keep=3, clock=lambda: next(moments)
     )
     assert nightly.health()["last"] is None
-    for _ in range(5):
+    for _ in range(2):
         result = nightly.run()
         assert result is not None and result.ok, result
+    # the retention job removes photo-2 (UU PDP): the backups let go of it once none
+    # of those kept has it any more
+    with sqlite3.connect(database) as conn:
+        conn.execute("UPDATE media SET path = '' WHERE key = 'm2'")
+    (media / "photo-2.jpg").unlink()
+    copies = tmp_path / "backups" / "media"
+    for night in range(3):
+        result = nightly.run()
+        assert result is not None and result.ok, result
+        assert (copies / "photo-2.jpg").exists() == (night < 2), night  # until 2 nights go
     kept = backups_in(tmp_path / "backups")
     assert [p.name for p in kept] == [
         "iceta-20261122T190000000000Z.db",
         "iceta-20261123T190000000000Z.db",
         "iceta-20261124T190000000000Z.db",
     ]
-    assert (tmp_path / "backups" / "media" / "photo-1.jpg").read_bytes() == b"\xff\xd8 a photo"
+    assert (copies / "photo-1.jpg").read_bytes() == b"\xff\xd8 photo-1.jpg"
     health = nightly.health()["last"]
     assert health["ok"] and health["integrity_check"] == "ok"
     assert health["file"] == "iceta-20261124T190000000000Z.db"

@@ -453,3 +453,16 @@ def test_serve_rides_out_a_full_disk_without_a_restart(
     log = log_path.read_text()
     assert "cannot be written" in log and "can be written again" in log
     assert "Traceback" not in log, log
+
+
+def test_a_backup_that_would_fill_the_disk_is_refused_before_writing(
+    tmp_path: Path, disk: SmallDisk
+) -> None:
+    from storage.backup import BackupError, write_backup
+
+    database = tmp_path / "iceta.db"
+    open_database(database).close()  # a few hundred KB; a backup keeps 64 MB free beside it
+    target = disk.path / "backups"
+    with pytest.raises(BackupError, match="not enough free space"):
+        write_backup(database, tmp_path / "media", target, datetime.now(UTC))
+    assert list(target.iterdir()) == []  # nothing half-written
