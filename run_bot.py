@@ -137,6 +137,22 @@ def configure_logging(environ: Mapping[str, str]) -> None:
         handler.addFilter(redaction)
 
 
+def redact_config_secrets(config: Config) -> None:
+    """A password written into `replication.url` (s3://key:secret@…) is a secret too:
+    kept out of every log line, Litestream's relayed ones included."""
+    from urllib.parse import urlsplit
+
+    password = urlsplit(config.replication.url).password if config.replication.url else None
+    if not password:
+        return
+    from urllib.parse import unquote
+
+    for handler in logging.getLogger().handlers:
+        for found in handler.filters:
+            if isinstance(found, RedactSecrets):
+                found.secrets += [p for p in {password, unquote(password)} if len(p) >= 6]
+
+
 def config_path(argument: str | None, environ: Mapping[str, str]) -> Path:
     return Path(argument or environ.get("ICETA_CONFIG") or "config.yaml")
 
@@ -710,6 +726,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return 2
+    redact_config_secrets(config)
     if args.command == "check-deadlines":
         return check_deadlines(config, environ, args.now)
     if args.command == "backup":

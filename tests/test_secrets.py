@@ -90,3 +90,26 @@ def test_secrets_stay_out_of_logs_and_answers_even_when_everything_fails(tmp_pat
         assert all(secret.encode() not in answer for answer in answers), (
             "a secret reached an answer"
         )
+
+
+def test_a_password_in_the_replica_url_is_kept_out_of_the_logs() -> None:
+    import io
+    import logging
+
+    from bot.config import parse_config
+    from run_bot import RedactSecrets, redact_config_secrets
+    from tests.harness import TEST_CONFIG
+
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.addFilter(RedactSecrets([]))
+    logging.getLogger().addHandler(handler)
+    try:
+        url = "s3://iceta:s3cr%2Ft-Pa55@minio.example.go.id:9000/iceta"
+        redact_config_secrets(parse_config({**TEST_CONFIG, "replication": {"url": url}}))
+        logging.getLogger("iceta.test").warning("litestream: cannot reach %s (s3cr/t-Pa55)", url)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    line = written.getvalue()
+    assert "s3cr" not in line and "Pa55" not in line
+    assert "[redacted]" in line and "minio.example.go.id" in line
