@@ -409,8 +409,14 @@ class ReplicaSupervisor:
                 raise ValueError(found.stderr.decode("utf-8", "replace").strip()[-300:])
             files = json.loads(found.stdout or b"[]")
         except (OSError, subprocess.TimeoutExpired, ValueError) as error:
-            log.warning("litestream: could not list the replica before starting: %s", error)
-            return
+            # Fail closed: this database is new and empty, and if the replica holds one
+            # (a lost disk), replicating now would bury it. Better not to start.
+            raise ReplicationError(
+                f"{self.database} is new and empty and the replica at "
+                f"{shown_url(self.url)} could not be listed to make sure it holds no "
+                f"database ({error}); fix the access (or run `run_bot.py restore "
+                "--from-replica`) and start again"
+            ) from None
         if files:
             raise ReplicationError(
                 f"the replica at {shown_url(self.url)} holds a database, and {self.database} "

@@ -397,6 +397,15 @@ def test_a_new_empty_database_does_not_bury_the_replica(tmp_path: Path) -> None:
         ReplicaSupervisor(fresh, url).start()
 
 
+def test_a_new_empty_database_is_not_replicated_to_a_replica_that_cannot_be_listed(
+    tmp_path: Path,
+) -> None:
+    fresh = small_database(tmp_path, rows=0)  # as after a lost disk, or a first start
+    unreadable = "file:///dev/null/replica"  # listing it fails, as an unreachable bucket
+    with pytest.raises(ReplicationError, match="could not be listed"):
+        ReplicaSupervisor(fresh, unreadable).start()
+
+
 def test_lag_is_the_age_of_the_oldest_transaction_the_replica_lacks() -> None:
     tracker = LagTracker(now=100.0)
     assert tracker.lag(101.0) == 1.0  # nothing known yet: counted from the start
