@@ -569,13 +569,14 @@ class WhatsAppSender:
         if not whatsapp_window.is_open(self.databases.get(), outbound.chat_id, self.clock()):
             self._hold(outbound, "outside the WhatsApp 24-hour window")
         sids: list[str] = []
+        # Every write first (files, served-media rows): a full disk then fails the row
+        # before any part is sent, so nothing goes out twice when space returns.
+        urls = [url for url in (self._media_url(a) for a in outbound.attachments) if url]
         try:
             for part in split_body(outbound.text) if outbound.text else []:
                 sids.append(self._create(to=outbound.chat_id, body=part))
-            for attachment in outbound.attachments:
-                url = self._media_url(attachment)
-                if url:
-                    sids.append(self._create(to=outbound.chat_id, media_url=[url]))
+            for url in urls:
+                sids.append(self._create(to=outbound.chat_id, media_url=[url]))
             if outbound.location is not None and outbound.location.map_link:
                 sids.append(self._create(to=outbound.chat_id, body=outbound.location.map_link))
         except TwilioRestException as error:
