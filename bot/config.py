@@ -474,6 +474,8 @@ class DeskConfig(_Section):
 
 def _clock_time(value: str) -> str:
     try:
+        if not re.fullmatch(r"\d{2}:\d{2}", value):
+            raise ValueError(value)
         time.fromisoformat(value)
     except ValueError:
         raise _problem('must be a time of day as "HH:MM", such as "02:00"') from None

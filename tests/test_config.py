@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from bot.config import Config, ConfigError, load_config, parse_config
+from tests.harness import TEST_CONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "config.yaml"
@@ -647,3 +648,9 @@ def test_cli_reports_a_missing_file(tmp_path: Path) -> None:
     assert result.returncode == 2, output
     assert "Traceback" not in output
     assert "config: file not found" in output
+
+
+@pytest.mark.parametrize("given", ["2:00", "02", "02:00:30", "25:00", "02:00+07:00"])
+def test_the_backup_time_is_hh_mm(given: str) -> None:
+    with pytest.raises(ConfigError, match='backup.time: must be a time of day as "HH:MM"'):
+        parse_config({**TEST_CONFIG, "backup": {"directory": "/tmp/b", "time": given}})
