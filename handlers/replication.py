@@ -72,7 +72,13 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from bot.config import Config
-from storage.backup import integrity_problem, lock_path
+from storage.backup import (
+    ServeRunning,
+    integrity_problem,
+    litestream_state,
+    put_in_place,
+    restoring,
+)
 
 log = logging.getLogger("iceta.replication")
 
@@ -115,11 +121,6 @@ def shown_url(url: str) -> str:
 def config_file(database: Path) -> Path:
     """Where the supervisor writes Litestream's config for `database`."""
     return database.with_name(database.name + ".litestream.yml")
-
-
-def state_dir(database: Path) -> Path:
-    """Litestream's local state for `database` (its LTX files and position)."""
-    return database.with_name(f".{database.name}-litestream")
 
 
 def litestream_config(
@@ -395,7 +396,7 @@ class ReplicaSupervisor:
         """A database Litestream has never seen, with nothing in it, against a replica that
         holds one: replicating would make the empty file the replica's newest state. That
         is a lost database started again without `restore --from-replica`."""
-        if state_dir(self.database).exists() or not _is_empty(self.database):
+        if litestream_state(self.database).exists() or not _is_empty(self.database):
             return
         try:
             found = subprocess.run(
@@ -638,27 +639,30 @@ def restore_from_replica(config: Config, database: Path) -> int:
     except ReplicationError as error:
         print(f"restore failed: {error}", file=sys.stderr)
         return 1
-    database.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path(database), "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"serve is running on {database}: stop it first, then restore", file=sys.stderr)
-            return 2
-        still = _litestream_listening(database)
-        if still:
-            print(
-                f"litestream is still replicating {database} (its control socket {still} "
-                "answers): a serve that was killed leaves it a last sync; wait for it to "
-                "end, then restore",
-                file=sys.stderr,
-            )
-            return 2
-        try:
-            return _restore_locked(binary, url, database)
-        except OSError as error:
-            print(f"restore failed: {error}", file=sys.stderr)
-            return 1
+    try:
+        with restoring(database):
+            return _restore_held(binary, url, database)
+    except ServeRunning as error:
+        print(str(error), file=sys.stderr)
+        return 2
+
+
+def _restore_held(binary: Path, url: str, database: Path) -> int:
+    """The restore, with the database's lock held (no serve on it)."""
+    still = _litestream_listening(database)
+    if still:
+        print(
+            f"litestream is still replicating {database} (its control socket {still} "
+            "answers): a serve that was killed leaves it a last sync; wait for it to "
+            "end, then restore",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        return _restore_locked(binary, url, database)
+    except OSError as error:
+        print(f"restore failed: {error}", file=sys.stderr)
+        return 1
 
 
 def _restore_locked(binary: Path, url: str, database: Path) -> int:
@@ -688,26 +692,11 @@ def _restore_locked(binary: Path, url: str, database: Path) -> int:
             file=sys.stderr,
         )
         return 1
-    _fold_wal(staged)  # one self-contained file, no sidecars, before it moves
-    now = datetime.now(UTC)
-    stamp = f"{now:%Y%m%dT%H%M%SZ}"
-    kept = None
-    if database.exists():
-        kept = database.with_name(f"{database.name}.before-restore-{stamp}")
-        _fold_wal(database)
-        os.replace(database, kept)
-    for leftover in ("-wal", "-shm"):  # the old file's log must not meet the new file
-        database.with_name(database.name + leftover).unlink(missing_ok=True)
-        staged.with_name(staged.name + leftover).unlink(missing_ok=True)
     # Litestream's local state belongs to the old file: the next `replicate` starts from
     # the replica's position instead (it says "detected database behind replica").
-    old_state = state_dir(database)
-    ahead = local_txid(old_state)
-    moved_state = None
-    if old_state.exists():
-        moved_state = database.with_name(f".{database.name}.before-restore-{stamp}-litestream")
-        os.replace(old_state, moved_state)
-    os.replace(staged, database)
+    ahead = local_txid(litestream_state(database))
+    replaced = put_in_place(staged, database, datetime.now(UTC))
+    kept, moved_state = replaced.kept, replaced.litestream_state
     print(f"restored {shown_url(url)} (transaction {txid}, integrity check ok) to {database}")
     if kept is not None:
         print(f"the database it replaced is kept as {kept}")
@@ -762,15 +751,3 @@ def _hex(text: str) -> int:
 def _remove_with_sidecars(path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
-
-
-def _fold_wal(database: Path) -> None:
-    """Fold a file's WAL into it, so the file alone is whole (a damaged one stays as is)."""
-    try:
-        conn = sqlite3.connect(database)
-        try:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        pass

@@ -194,13 +194,10 @@ def prune(directory: Path, keep: int) -> list[Path]:
     return removed
 
 
-def restore_backup(backup: Path, database: Path, media_dir: Path, now: datetime) -> Path:
-    """Put `backup` in place of `database` (refused while `serve` holds it); the old
-    file is kept beside it as `<database>.before-restore-<time>`, which is returned
-    (or the database path itself when there was none)."""
-    problem = integrity_problem(backup) if backup.is_file() else f"no file at {backup}"
-    if problem:
-        raise BackupError(f"{backup} is not a usable backup: {problem}")
+@contextmanager
+def restoring(database: Path) -> Iterator[None]:
+    """Hold `database` for a restore: its lock, exclusively. ServeRunning while a `serve`
+    (or its delivery process) holds it shared."""
     database.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path(database), "a+") as handle:
         try:
@@ -209,34 +206,71 @@ def restore_backup(backup: Path, database: Path, media_dir: Path, now: datetime)
             raise ServeRunning(
                 f"serve is running on {database}: stop it first, then restore"
             ) from None
+        yield
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """What a restore set aside: the old file (None: there was none) and Litestream's
+    local state of it (None: there was none)."""
+
+    kept: Path | None
+    litestream_state: Path | None
+
+
+def put_in_place(staged: Path, database: Path, now: datetime) -> Replaced:
+    """Move the restored file `staged` (whole, checked) in place of `database`, under
+    `restoring`. The old file is kept as `<database>.before-restore-<UTC time>` with its
+    WAL (when a checkpoint could not fold it in) and Litestream's local state beside it:
+    they belong to the old file, not to the restored one."""
+    _checkpointed(staged)  # one self-contained file, no sidecars, before it moves
+    for leftover in ("-wal", "-shm"):
+        staged.with_name(staged.name + leftover).unlink(missing_ok=True)
+    with open(staged, "rb") as written:
+        os.fsync(written.fileno())
+    aside = database.with_name(
+        f"{database.name}.before-restore-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    )
+    kept = state = None
+    if database.exists():
+        kept = aside
+        _checkpointed(database)
+        os.replace(database, kept)
+        wal = database.with_name(database.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            os.replace(wal, kept.with_name(kept.name + "-wal"))
+    database.with_name(database.name + "-wal").unlink(missing_ok=True)  # folded, or no file
+    old_state = litestream_state(database)  # also when the file itself was lost
+    if old_state.exists():
+        state = litestream_state(aside)
+        os.replace(old_state, state)
+    database.with_name(database.name + "-shm").unlink(missing_ok=True)
+    os.replace(staged, database)
+    return Replaced(kept, state)
+
+
+def litestream_state(database: Path) -> Path:
+    """Where Litestream keeps its local state of `database` (`.<name>-litestream`)."""
+    return database.with_name(f".{database.name}-litestream")
+
+
+def restore_backup(backup: Path, database: Path, media_dir: Path, now: datetime) -> Path:
+    """Put `backup` in place of `database` (refused while `serve` holds it); the old
+    file is kept beside it as `<database>.before-restore-<time>`, which is returned
+    (or the database path itself when there was none)."""
+    problem = integrity_problem(backup) if backup.is_file() else f"no file at {backup}"
+    if problem:
+        raise BackupError(f"{backup} is not a usable backup: {problem}")
+    with restoring(database):
         staged = database.with_name(database.name + ".restoring")
         shutil.copy2(backup, staged)
-        with open(staged, "rb") as written:
-            os.fsync(written.fileno())
-        kept = database
-        if database.exists():
-            kept = database.with_name(
-                f"{database.name}.before-restore-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
-            )
-            _checkpointed(database)
-            os.replace(database, kept)
-            # the old file's log (if the checkpoint could not fold it in) stays with it
-            wal = database.with_name(database.name + "-wal")
-            if wal.exists() and wal.stat().st_size > 0:
-                os.replace(wal, kept.with_name(kept.name + "-wal"))
-            wal.unlink(missing_ok=True)  # empty: the checkpoint folded it in
-            # Litestream's local state belongs to the old file, not to the backup
-            state = database.with_name(f".{database.name}-litestream")
-            if state.exists():
-                os.replace(state, kept.with_name(f".{kept.name}-litestream"))
-        database.with_name(database.name + "-shm").unlink(missing_ok=True)
-        os.replace(staged, database)
+        replaced = put_in_place(staged, database, now)
         copy_media(backup.parent / MEDIA, media_dir)
-    return kept
+    return replaced.kept or database
 
 
 def _checkpointed(database: Path) -> None:
-    """Fold the old file's WAL into it, so the copy kept beside it is whole."""
+    """Fold a file's WAL into it, so the file alone is whole (a damaged one stays as is)."""
     try:
         conn = sqlite3.connect(database)
         try:

@@ -42,8 +42,8 @@ from handlers.replication import (
     local_txid,
     restore_from_replica,
     shown_url,
-    state_dir,
 )
+from storage.backup import litestream_state
 from tests.processes import (
     ROOT,
     clean_env,
@@ -183,7 +183,7 @@ def test_the_drill_sigkill_delete_restore_start_keeps_every_acknowledged_message
     restored = run_restore(replicated)
     assert restored.returncode == 0, restored.stderr
     assert f"to {database}" in restored.stdout and "integrity check ok" in restored.stdout
-    assert not state_dir(database).exists()  # the old file's Litestream state moved aside
+    assert not litestream_state(database).exists()  # the old file's Litestream state moved aside
     assert list(tmp_path.glob(".iceta.db.before-restore-*-litestream"))
 
     second = start_serve(replicated, log)  # replicating again from the restored state
@@ -367,7 +367,7 @@ def test_litestream_dies_with_a_sigkilled_owner_and_the_next_one_uploads_the_res
         stop(owner)
     # Its last upload may have missed the last transaction; it had read it, though, and
     # the next Litestream on this file (serve started again) uploads it.
-    assert local_txid(state_dir(database)) >= 2
+    assert local_txid(litestream_state(database)) >= 2
     again = ReplicaSupervisor(database, url)
     again.start()
     try:
