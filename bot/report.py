@@ -12,7 +12,7 @@ answered); "overdue at the end" looks at the window's end.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -143,10 +143,10 @@ def monthly_report(
     )
 
 
-def _grouped(stints: Iterable[Stint], key: object) -> dict[str, list[Stint]]:
+def _grouped(stints: Iterable[Stint], key: Callable[[Stint], str]) -> dict[str, list[Stint]]:
     groups: dict[str, list[Stint]] = {}
     for stint in stints:
-        groups.setdefault(key(stint), []).append(stint)  # type: ignore[operator]
+        groups.setdefault(key(stint), []).append(stint)
     return groups
 
 

@@ -57,7 +57,13 @@ from handlers.channels import Built, Wiring
 from handlers.charts import category_bars, on_time_chart
 from handlers.delivery import Sent
 from handlers.desk_catalog import desk_text, event_name, has_desk_text
-from handlers.desk_reports import report_csv, report_tables, report_xlsx, shown_value
+from handlers.desk_reports import (
+    report_csv,
+    report_tables,
+    report_xlsx,
+    shown_value,
+    spreadsheet_safe,
+)
 from handlers.figures import KeptFigures
 from handlers.ingest import Ingest
 from storage import desk as stored
@@ -1032,8 +1038,7 @@ def _served_file(response: Response) -> Response:
 
 def _cell(value: object) -> str:
     """A CSV cell: text that a spreadsheet would run as a formula is quoted."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return str(spreadsheet_safe(str(value)))
 
 
 # --------------------------------------------------------------------------

@@ -90,12 +90,13 @@ def report_csv(title: str, tables: Sequence[tuple[str, ReportTable]]) -> str:
         writer.writerow([])
         writer.writerow(["", *table.heading])
         for values in table.lines:
-            writer.writerow([name, *("" if v is None else _safe(v) for v in values)])
+            writer.writerow([name, *("" if v is None else spreadsheet_safe(v) for v in values)])
     return buffer.getvalue()
 
 
-def _safe(value: object) -> object:
-    # Text a spreadsheet would run as a formula is quoted, as in the ticket export.
+def spreadsheet_safe(value: object) -> object:
+    """Text that a spreadsheet would run as a formula is quoted (the ticket export and
+    the report alike); anything else stays as it is."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value

@@ -38,6 +38,7 @@ from bot.model import OPEN311, Outbound
 from bot.open311 import Open311Error
 from handlers.channels import Built, Wiring
 from handlers.delivery import Sent
+from handlers.web import encodable
 from storage import open311 as stored
 from storage.clock import Clock
 from storage.connections import Databases
@@ -179,14 +180,6 @@ def _split(name: str) -> tuple[str, str]:
 # --------------------------------------------------------------------------
 
 
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _scalar(key: str, value: Any) -> str | None:
     """A JSON value of a field as text; None for null (an absent field). Raises for a
     value that cannot be one field's value (a list, an object, true/false)."""
@@ -206,7 +199,7 @@ def post_fields() -> dict[str, str]:
         code = problem.code if problem.code and 400 <= problem.code < 500 else 400
         raise Open311Error(code, "the body cannot be read") from None
     for key, value in fields.items():
-        if not _encodable(value):
+        if not encodable(value):
             raise Open311Error(400, f"{key}: not valid UTF-8 text")
     return fields
 

@@ -49,7 +49,7 @@ class JsonBodies(DefaultJSONProvider):
         while pending:  # a loop, not recursion: the value may be nested ~900 deep
             item = pending.pop()
             if isinstance(item, str):
-                if not item.isascii() and not _encodable(item):
+                if not item.isascii() and not encodable(item):
                     raise ValueError("a JSON string holds a lone surrogate")
             elif isinstance(item, dict):
                 pending.extend(item)
@@ -59,7 +59,8 @@ class JsonBodies(DefaultJSONProvider):
         return value
 
 
-def _encodable(text: str) -> bool:
+def encodable(text: str) -> bool:
+    """Whether `text` can be written as UTF-8 (no lone surrogates from a bad escape)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
