@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -88,3 +89,15 @@ def wait_until(check: Callable[[], Any], timeout: float = 20.0) -> Any:
             last_error = error
         time.sleep(0.1)
     raise AssertionError(f"timed out; last error: {last_error}")
+
+
+def post_local(
+    connection: http.client.HTTPConnection, citizen: str, message_id: str, text: str = "halo"
+) -> http.client.HTTPResponse:
+    """One citizen's message through the local channel's API (`POST /local/messages`);
+    the answer, its body read. Connection errors are the caller's to judge."""
+    body = json.dumps({"chat": f"citizen:{citizen}", "text": text, "id": message_id})
+    connection.request("POST", "/local/messages", body, {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    return response

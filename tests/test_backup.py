@@ -20,7 +20,16 @@ import yaml
 from handlers.backups import NightlyBackup
 from storage.backup import backups_in, integrity_problem, write_backup
 from storage.connections import Databases
-from tests.processes import ROOT, clean_env, free_port, get_json, start_serve, stop, wait_until
+from tests.processes import (
+    ROOT,
+    clean_env,
+    free_port,
+    get_json,
+    post_local,
+    start_serve,
+    stop,
+    wait_until,
+)
 from tests.processes import write_config as serve_config
 
 CLIENTS = 8
@@ -46,10 +55,7 @@ def poster(
     index = 0
     while not halt.is_set():
         message = f"b{number}-{index}"
-        body = json.dumps({"chat": f"citizen:{message}", "text": "halo", "id": message})
-        connection.request("POST", "/local/messages", body, {"Content-Type": "application/json"})
-        response = connection.getresponse()
-        response.read()
+        response = post_local(connection, message, message)
         if response.status == 202:
             acknowledged.append((time.monotonic(), message))
         index += 1

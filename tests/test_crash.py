@@ -11,7 +11,6 @@ message after restart: delivery is at-least-once, never lost.)
 from __future__ import annotations
 
 import http.client
-import json
 import signal
 import sqlite3
 import threading
@@ -21,6 +20,7 @@ from pathlib import Path
 from tests.processes import (
     free_port,
     get_json,
+    post_local,
     start_serve,
     stop,
     wait_until,
@@ -39,14 +39,9 @@ def client(
         if halt.is_set():
             return
         citizen = f"c{number}-{index}"
-        body = json.dumps({"chat": f"citizen:{citizen}", "text": "halo", "id": f"msg-{citizen}"})
         attempted.append(citizen)
         try:
-            connection.request(
-                "POST", "/local/messages", body, {"Content-Type": "application/json"}
-            )
-            response = connection.getresponse()
-            response.read()
+            response = post_local(connection, citizen, f"msg-{citizen}")
         except (OSError, http.client.HTTPException):
             return  # the server died under us: this message was never acknowledged
         if response.status == 202:

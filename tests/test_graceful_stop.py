@@ -6,14 +6,21 @@ acknowledged message is stored and answered exactly once."""
 from __future__ import annotations
 
 import http.client
-import json
 import signal
 import sqlite3
 import threading
 import time
 from pathlib import Path
 
-from tests.processes import free_port, get_json, start_serve, stop, wait_until, write_config
+from tests.processes import (
+    free_port,
+    get_json,
+    post_local,
+    start_serve,
+    stop,
+    wait_until,
+    write_config,
+)
 
 CLIENTS = 8
 
@@ -29,14 +36,9 @@ def poster(
     while not halt.is_set():
         citizen = f"g{number}-{index}"
         index += 1
-        body = json.dumps({"chat": f"citizen:{citizen}", "text": "halo", "id": f"m-{citizen}"})
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            connection.request(
-                "POST", "/local/messages", body, {"Content-Type": "application/json"}
-            )
-            response = connection.getresponse()
-            response.read()
+            response = post_local(connection, citizen, f"m-{citizen}")
             connection.close()
         except (OSError, http.client.HTTPException):
             time.sleep(0.05)  # stopped, or not yet started again

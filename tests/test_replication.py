@@ -49,6 +49,7 @@ from tests.processes import (
     clean_env,
     free_port,
     get_json,
+    post_local,
     start_serve,
     stop,
     wait_until,
@@ -86,13 +87,8 @@ def client(port: int, number: int, acknowledged: list[str], halt: threading.Even
     while not halt.is_set():
         citizen = f"c{number}-{index}"
         index += 1
-        body = json.dumps({"chat": f"citizen:{citizen}", "text": "halo", "id": f"msg-{citizen}"})
         try:
-            connection.request(
-                "POST", "/local/messages", body, {"Content-Type": "application/json"}
-            )
-            response = connection.getresponse()
-            response.read()
+            response = post_local(connection, citizen, f"msg-{citizen}")
         except (OSError, http.client.HTTPException):
             return
         if response.status == 202:
