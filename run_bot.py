@@ -569,6 +569,19 @@ def _serve(config: Config, environ: Mapping[str, str]) -> int:
             server.effective_port,
             config.service.base_url,
         )
+    if config.public.enabled:
+        log.info("public page: http://%s:%s/publik", shown_host, server.effective_port)
+    if service.backups is not None:
+        log.info(
+            "nightly backup at %s into %s (the newest %d kept)",
+            config.backup.time,
+            service.backups.directory,
+            config.backup.keep,
+        )
+    else:
+        log.info("nightly backup: off (backup.directory is not set)")
+    if service.replication is None:
+        log.info("replication: off (replication.url is not set)")
 
     def stop(signum: int, frame: object) -> None:
         """SIGTERM: stop taking requests (503 with Retry-After), let the ones inside
