@@ -11,6 +11,7 @@ _ICONS = {
     Status.ASSIGNED: "🔴",
     Status.RESPONDED: "🟢",
     Status.WAITING_CITIZEN: "🟡",
+    Status.AWAITING_VALIDATION: "🔎",
     Status.RESOLVED: "✅",
     Status.CLOSED: "🔒",
     Status.REJECTED: "⛔",
@@ -74,6 +75,21 @@ def card_buttons(session: Session, ticket: Ticket) -> tuple[tuple[Button, ...], 
     )
 
 
+def resolution_line(session: Session, ticket: Ticket) -> str:
+    """The card's resolution deadline with its class and working days ('' if none)."""
+    if ticket.resolution_deadline_at is None or not ticket.is_open:
+        return ""
+    return session.staff_text(
+        "card_resolution",
+        deadline=session.time(ticket.resolution_deadline_at),
+        kind=session.resolution_class(ticket),
+        days=session.resolution_days(ticket),
+        late=session.staff_text("card_resolution_late")
+        if ticket.is_resolution_late(session.now)
+        else "",
+    )
+
+
 def render_card(
     session: Session,
     ticket: Ticket,
@@ -102,6 +118,8 @@ def render_card(
             if contact.ref.startswith("tel:")
             else session.staff_text("card_contact_file"),
         )
+    if ticket.proof:
+        extra += session.staff_text("card_proof", count=len(ticket.proof))
     if moved:
         extra += session.staff_text("card_moved", what=moved)
     elif ticket.is_open:
@@ -123,6 +141,7 @@ def render_card(
         deadline=session.time(ticket.deadline_at)
         if ticket.deadline_at
         else session.staff_text("card_no_deadline"),
+        resolution=resolution_line(session, ticket),
         claimed=session.staff_text("card_claimed", who=ticket.claimed_by)
         if ticket.claimed_by
         else "",

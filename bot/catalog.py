@@ -133,6 +133,10 @@ ID: dict[str, str] = {
         "Dibuat: {created}{deadline}\nUraian: {description}"
     ),
     "status_detail_deadline": "\nBatas tanggapan: {deadline}",
+    "status_detail_resolution": "\nTarget penyelesaian: {deadline}",
+    "status_detail_resolution_late": (
+        "\nTERLAMBAT: target penyelesaian {deadline} sudah lewat; instansi sudah diingatkan."
+    ),
     "status_detail_deadline_late": (
         "\nTERLAMBAT: batas tanggapan {deadline} sudah lewat dan instansi belum menanggapi."
     ),
@@ -184,6 +188,7 @@ ID: dict[str, str] = {
     "status_responded": "sudah ditanggapi",
     "status_waiting_citizen": "menunggu jawaban Anda",
     "status_resolved": "selesai, menunggu konfirmasi Anda",
+    "status_awaiting_validation": "hasil penanganan sedang diperiksa",
     "status_closed": "ditutup",
     "status_rejected": "ditolak",
     "status_referred": "dirujuk ke instansi lain",
@@ -306,6 +311,10 @@ EN: dict[str, str] = {
         "Filed: {created}{deadline}\nDescription: {description}"
     ),
     "status_detail_deadline": "\nResponse due: {deadline}",
+    "status_detail_resolution": "\nResolution due: {deadline}",
+    "status_detail_resolution_late": (
+        "\nLATE: the resolution was due {deadline}; the agency has been reminded."
+    ),
     "status_detail_deadline_late": (
         "\nLATE: the response was due {deadline} and the agency has not answered yet."
     ),
@@ -352,6 +361,7 @@ EN: dict[str, str] = {
     "status_responded": "responded",
     "status_waiting_citizen": "waiting for your answer",
     "status_resolved": "resolved, waiting for your confirmation",
+    "status_awaiting_validation": "the fix is being checked",
     "status_closed": "closed",
     "status_rejected": "rejected",
     "status_referred": "referred to another institution",
@@ -367,8 +377,11 @@ ID_STAFF: dict[str, str] = {
         "Lokasi: {location}\n"
         "Pelapor: {citizen} · {channel}\n"
         "Dibuat: {created}\n"
-        "Batas tanggapan: {deadline}{claimed}{extra}"
+        "Batas tanggapan: {deadline}{resolution}{claimed}{extra}"
     ),
+    "card_resolution": "\nBatas penyelesaian: {deadline} ({kind}, {days} hari kerja){late}",
+    "card_resolution_late": " — TERLAMBAT",
+    "card_proof": "\nBukti perbaikan: {count} foto",
     "card_claimed": "\nDitangani: {who}",
     "channel_local": "konsol coba",
     "channel_phone": "telepon (call center)",
@@ -392,6 +405,7 @@ ID_STAFF: dict[str, str] = {
     "staff_status_responded": "Sudah ditanggapi",
     "staff_status_waiting_citizen": "Menunggu jawaban warga",
     "staff_status_resolved": "Selesai — menunggu konfirmasi warga",
+    "staff_status_awaiting_validation": "Menunggu validasi call center / supervisor",
     "staff_status_closed": "Ditutup",
     "staff_status_rejected": "Ditolak",
     "staff_status_referred": "Dirujuk",
@@ -404,6 +418,30 @@ ID_STAFF: dict[str, str] = {
     "note_saved": "📝 Catatan internal untuk {number} disimpan (tidak dikirim ke pelapor).",
     "claimed": "👤 {number} ditangani oleh {who}.",
     "resolved_staff": "✅ {number} ditandai selesai. Pelapor diminta konfirmasi.",
+    "validation_requested_staff": (
+        "🔎 {number} ditandai selesai dan menunggu validasi call center atau supervisor."
+    ),
+    "validation_request": (
+        "🔎 Validasi {number}: {agency} ({actor}) menyatakan sudah selesai.{note}\n{proof}\n"
+        "Terima: /terima {number} · Kembalikan: /kembalikan {number} <alasan>"
+    ),
+    "validation_note": "\nCatatan: {note}",
+    "validation_proof": "Bukti perbaikan: {count} foto terlampir.",
+    "validation_no_proof": "Tanpa foto bukti perbaikan.",
+    "validation_accepted": "✅ Penyelesaian {number} diterima oleh {actor}. Pelapor diminta konfirmasi.",
+    "validation_sent_back": (
+        "↩️ Penyelesaian {number} dikembalikan oleh {actor}: {reason}\n"
+        "Batas penyelesaian tetap berjalan. Tandai /selesai lagi setelah diperbaiki."
+    ),
+    "accepted_staff": "✅ {number} diterima. Pelapor diminta konfirmasi.",
+    "sent_back_staff": "↩️ {number} dikembalikan ke instansi: {reason}",
+    "validators_only": "Validasi {number} dilakukan oleh call center atau supervisor.",
+    "btn_accept": "✅ Terima",
+    "btn_send_back": "↩️ Kembalikan",
+    "unknown_class": "Kelas untuk {number} tidak dikenal. Pilihan (hari kerja): {choices}",
+    "classified_staff": (
+        "🏷️ {number} berkelas {kind}: batas penyelesaian {days} hari kerja, {deadline}."
+    ),
     "asked_staff": "❓ Pertanyaan untuk {number} dikirim ke pelapor. Tenggat dijeda.",
     "transferred_staff": "↪️ {number} dialihkan ke {agency}.",
     "transferred_in": "↪️ {number} dialihkan ke instansi Anda dari {agency}.",
@@ -458,6 +496,23 @@ ID_STAFF: dict[str, str] = {
         "🚨 {count} tiket melewati batas {hours} jam tanpa tanggapan{part}\n"
         "Pimpinan sudah diberi tahu. Mohon segera dijawab."
     ),
+    "resolution_limit": "penyelesaian",
+    "resolution_reminder_header": (
+        "⏰ Pengingat: {count} tiket belum selesai, batas penyelesaian segera habis{part}"
+    ),
+    "resolution_overdue_header": "🚨 {count} tiket melewati batas penyelesaian{part}",
+    "resolution_overdue_agency_header": (
+        "🚨 {count} tiket melewati batas penyelesaian{part}\n"
+        "Pimpinan sudah diberi tahu. Mohon segera diselesaikan."
+    ),
+    "escalation_response": "tanggapan",
+    "escalation_resolution": "penyelesaian",
+    "escalation_header": (
+        "⏫ Eskalasi tahap {step}: {count} tiket melewati batas {deadline} lebih dari {after}{part}"
+    ),
+    "escalation_header_at_deadline": (
+        "⏫ Eskalasi tahap {step}: {count} tiket melewati batas {deadline}{part}"
+    ),
     "digest_header": (
         "📊 Ringkasan harian {service}, {day}{part}\nTiket yang diteruskan ke instansi {period}"
     ),
@@ -487,6 +542,7 @@ ID_STAFF: dict[str, str] = {
         "/terlambat (/overdue) — tiket yang melewati batas\n"
         "/statistik (/stats) — angka 24 jam dan 7 hari terakhir\n"
         "/teruskan (/assign) TIKET ID-INSTANSI, /rujuk (/refer) TIKET ID-RUJUKAN\n"
+        "/terima (/accept) TIKET, /kembalikan (/sendback) TIKET alasan — validasi penyelesaian\n"
         "\nSeperti grup instansi:\n"
     ),
     "staff_help": (
@@ -498,6 +554,7 @@ ID_STAFF: dict[str, str] = {
         "/tolak (/reject) TIKET alasan — tolak (spam / bukan pengaduan)\n"
         "/catatan (/note) TIKET teks — catatan internal\n"
         "/tanya (/ask) TIKET pertanyaan — tanya pelapor\n"
+        "/kelas (/class) TIKET KELAS — kelas pengaduan (batas penyelesaian)\n"
         "/daftar (/open) — tiket terbuka\n"
         "/dasbor (/desk) — tautan masuk ke dasbor web\n"
         "Membalas (reply) pesan kartu tiket = menjawab pelapor. "
@@ -533,8 +590,11 @@ EN_STAFF: dict[str, str] = {
         "Location: {location}\n"
         "Citizen: {citizen} · {channel}\n"
         "Filed: {created}\n"
-        "Response due: {deadline}{claimed}{extra}"
+        "Response due: {deadline}{resolution}{claimed}{extra}"
     ),
+    "card_resolution": "\nResolution due: {deadline} ({kind}, {days} working days){late}",
+    "card_resolution_late": " — LATE",
+    "card_proof": "\nProof of the fix: {count} photos",
     "card_claimed": "\nHandled by: {who}",
     "channel_local": "try-it console",
     "channel_phone": "phone (call center)",
@@ -558,6 +618,7 @@ EN_STAFF: dict[str, str] = {
     "staff_status_responded": "Responded",
     "staff_status_waiting_citizen": "Waiting for the citizen",
     "staff_status_resolved": "Resolved — waiting for confirmation",
+    "staff_status_awaiting_validation": "Waiting for validation by the call center / a supervisor",
     "staff_status_closed": "Closed",
     "staff_status_rejected": "Rejected",
     "staff_status_referred": "Referred",
@@ -570,6 +631,30 @@ EN_STAFF: dict[str, str] = {
     "note_saved": "📝 Internal note on {number} saved (not sent to the citizen).",
     "claimed": "👤 {number} is handled by {who}.",
     "resolved_staff": "✅ {number} marked resolved. The citizen is asked to confirm.",
+    "validation_requested_staff": (
+        "🔎 {number} marked resolved and waiting for validation by the call center or a supervisor."
+    ),
+    "validation_request": (
+        "🔎 Validate {number}: {agency} ({actor}) says it is resolved.{note}\n{proof}\n"
+        "Accept: /accept {number} · Send back: /sendback {number} <reason>"
+    ),
+    "validation_note": "\nNote: {note}",
+    "validation_proof": "Proof of the fix: {count} photos attached.",
+    "validation_no_proof": "No photo of the fix.",
+    "validation_accepted": (
+        "✅ The resolution of {number} was accepted by {actor}. The citizen is asked to confirm."
+    ),
+    "validation_sent_back": (
+        "↩️ The resolution of {number} was sent back by {actor}: {reason}\n"
+        "The resolution deadline keeps running. Mark it /close again once fixed."
+    ),
+    "accepted_staff": "✅ {number} accepted. The citizen is asked to confirm.",
+    "sent_back_staff": "↩️ {number} sent back to the agency: {reason}",
+    "validators_only": "{number} is validated by the call center or a supervisor.",
+    "btn_accept": "✅ Accept",
+    "btn_send_back": "↩️ Send back",
+    "unknown_class": "Unknown class for {number}. Choices (working days): {choices}",
+    "classified_staff": "🏷️ {number} is class {kind}: resolution due in {days} working days, {deadline}.",
     "asked_staff": "❓ Question on {number} sent to the citizen. The deadline is paused.",
     "transferred_staff": "↪️ {number} transferred to {agency}.",
     "transferred_in": "↪️ {number} transferred to your agency from {agency}.",
@@ -623,6 +708,24 @@ EN_STAFF: dict[str, str] = {
         "🚨 {count} tickets past the {hours}-hour deadline without a response{part}\n"
         "The supervisors have been told. Please answer now."
     ),
+    "resolution_limit": "resolution",
+    "resolution_reminder_header": (
+        "⏰ Reminder: {count} tickets not yet resolved, the resolution deadline is near{part}"
+    ),
+    "resolution_overdue_header": "🚨 {count} tickets past the resolution deadline{part}",
+    "resolution_overdue_agency_header": (
+        "🚨 {count} tickets past the resolution deadline{part}\n"
+        "The supervisors have been told. Please resolve them now."
+    ),
+    "escalation_response": "response",
+    "escalation_resolution": "resolution",
+    "escalation_header": (
+        "⏫ Escalation step {step}: {count} tickets more than {after} past the {deadline} "
+        "deadline{part}"
+    ),
+    "escalation_header_at_deadline": (
+        "⏫ Escalation step {step}: {count} tickets past the {deadline} deadline{part}"
+    ),
     "digest_header": "📊 {service} daily digest, {day}{part}\nTickets routed to agencies {period}",
     "digest_none": "No ticket was routed to an agency {period}.",
     "digest_today": (
@@ -650,6 +753,7 @@ EN_STAFF: dict[str, str] = {
         "/overdue (/terlambat) — tickets past their deadline\n"
         "/stats (/statistik) — the last 24 hours and 7 days\n"
         "/assign (/teruskan) TICKET AGENCY-ID, /refer (/rujuk) TICKET REFERRAL-ID\n"
+        "/accept (/terima) TICKET, /sendback (/kembalikan) TICKET reason — validate a resolution\n"
         "\nAs in agency groups:\n"
     ),
     "staff_help": (
@@ -661,6 +765,7 @@ EN_STAFF: dict[str, str] = {
         "/reject (/tolak) TICKET reason — reject (spam / not a complaint)\n"
         "/note (/catatan) TICKET text — internal note\n"
         "/ask (/tanya) TICKET question — ask the citizen\n"
+        "/class (/kelas) TICKET CLASS — complaint class (resolution deadline)\n"
         "/open (/daftar) — open tickets\n"
         "/desk (/dasbor) — a sign-in link to the web desk\n"
         "Replying to a ticket card answers the citizen. "

@@ -21,7 +21,7 @@ import os
 import re
 import types
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -42,13 +42,17 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from bot.workdays import WEEKDAYS, OfficeHours, WorkingCalendar, default_office_hours
+
 __all__ = [
     "Agency",
+    "CalendarConfig",
     "Category",
     "CategoryLabel",
     "Config",
     "ConfigError",
     "DispatchConfig",
+    "EscalationStep",
     "PrivacyConfig",
     "Referral",
     "ServiceConfig",
@@ -249,8 +253,39 @@ class ServiceConfig(_Section):
         return _is_loopback(self.host)
 
 
+# LAPOR! SP4N's follow-up deadlines in working days, by complaint class.
+DEFAULT_RESOLUTION_DAYS = {"informasi": 5, "pengaduan": 5, "sengketa": 14, "lapangan": 60}
+DEFAULT_CLASS = "pengaduan"
+WorkingDays = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=366)]
+
+
+class EscalationStep(_Section):
+    """One rung of `sla.escalation`: who is told once a deadline was missed this long ago."""
+
+    after_hours: Annotated[
+        float, BeforeValidator(_not_bool), Field(ge=0, le=_MAX_HOURS, allow_inf_nan=False)
+    ]
+    chats: Annotated[list[ChatId], Field(min_length=1)]
+
+    @property
+    def after(self) -> timedelta:
+        return timedelta(hours=self.after_hours)
+
+    @property
+    def staff_chats(self) -> list[str]:
+        return [str(chat) for chat in self.chats]
+
+
+def _resolution_days(value: object) -> object:
+    # A class left out keeps its default: `{sengketa: 10}` changes only sengketa.
+    if isinstance(value, Mapping):
+        return {**DEFAULT_RESOLUTION_DAYS, **value}
+    return value
+
+
 class SlaConfig(_Section):
-    """`sla:` — the first-response deadline and its reminders (docs/contract.md §6)."""
+    """`sla:` — the first-response deadline and its reminders (docs/contract.md §6), the
+    resolution deadlines, the escalation ladder and validation (§14)."""
 
     response_hours: Hours = 24
     remind_before_hours: list[Hours] = Field(default_factory=lambda: [12.0, 2.0])
@@ -259,6 +294,33 @@ class SlaConfig(_Section):
         float, BeforeValidator(_not_bool), Field(gt=0, le=366, allow_inf_nan=False)
     ] = 3
     draft_expiry_hours: Hours = 24
+    # hours: 24 calendar hours (the I-Ceta promise); working_hours: office hours only.
+    response_calendar: Literal["hours", "working_hours"] = "hours"
+    # Reminders wait for office hours (calendar.office_hours) unless this is true.
+    remind_outside_hours: bool = False
+    resolution_days: Annotated[dict[Slug, WorkingDays], BeforeValidator(_resolution_days)] = Field(
+        default_factory=lambda: dict(DEFAULT_RESOLUTION_DAYS)
+    )
+    escalation: Annotated[list[EscalationStep], BeforeValidator(_none_as_list)] = Field(
+        default_factory=list
+    )
+    validate_resolution: bool = False
+
+    @field_validator("escalation")
+    @classmethod
+    def _check_escalation(cls, value: list[EscalationStep]) -> list[EscalationStep]:
+        out_of_order = [
+            (
+                f"[{index}].after_hours",
+                f"{step.after_hours:g} must be later than the step before "
+                f"({value[index - 1].after_hours:g})",
+            )
+            for index, step in enumerate(value)
+            if index and step.after_hours <= value[index - 1].after_hours
+        ]
+        if out_of_order:
+            raise _problems(out_of_order)
+        return value
 
     @field_validator("remind_before_hours")
     @classmethod
@@ -423,6 +485,8 @@ class Category(_Section):
     keywords: Keywords = Field(default_factory=list)
     general_keywords: Keywords = Field(default_factory=list)  # weigh less (jalan, kotor)
     examples: Examples = Field(default_factory=list)  # real complaints, for the matcher
+    # Its complaint class (a key of sla.resolution_days): how long the fix may take.
+    complaint_class: Slug = Field(DEFAULT_CLASS, alias="class")
 
     def text(self, lang: str) -> str:
         """The menu label in `lang` ("id" or "en"), falling back to Indonesian."""
@@ -517,6 +581,68 @@ class PublicConfig(_Section):
     min_tickets: Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=100_000)] = 10
 
 
+def _office_hours(value: str) -> str:
+    try:
+        return str(OfficeHours.parse(value))
+    except ValueError as error:
+        reason = "" if "expected" in str(error) else f" that closes after it opens ({value})"
+        raise _problem(
+            f'must be office hours as "HH:MM-HH:MM", such as "08:00-16:00"{reason}',
+            show_input=not reason,
+        ) from None
+
+
+def _day_off(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise _problem('must be a date as "YYYY-MM-DD", such as "2026-12-24"') from None
+    return value
+
+
+def _country(value: object) -> object:
+    if value is None or value is False:
+        return ""
+    if isinstance(value, str) and value.strip():
+        import holidays  # only here and in bot/workdays.py
+
+        if value.strip().upper() not in holidays.list_supported_countries():
+            raise _problem(
+                "must be a country code the holidays package knows, such as ID, "
+                "or empty for no public holidays"
+            )
+        return value.strip().upper()
+    return value
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class CalendarConfig(_Section):
+    """`calendar:` — the working calendar (docs/contract.md §14): office hours per weekday
+    (a weekday left out is a day off), public holidays and extra days off (cuti bersama)."""
+
+    office_hours: Annotated[
+        dict[Weekday, Annotated[str, AfterValidator(_office_hours)]], Field(min_length=1)
+    ] = Field(default_factory=default_office_hours)
+    public_holidays: Annotated[str, BeforeValidator(_country)] = "ID"
+    extra_days_off: Annotated[
+        list[Annotated[date, BeforeValidator(_day_off)]], BeforeValidator(_none_as_list)
+    ] = Field(default_factory=list)
+
+    def working_calendar(self, timezone: ZoneInfo) -> WorkingCalendar:
+        return WorkingCalendar(
+            timezone,
+            {
+                WEEKDAYS.index(day): OfficeHours.parse(hours)
+                for day, hours in self.office_hours.items()
+            },
+            self.public_holidays,
+            self.extra_days_off,
+        )
+
+
 class Open311Config(_Section):
     """`open311:` — the Open311 GeoReport v2 API under /open311/v2/ (docs/contract.md §11)."""
 
@@ -530,6 +656,7 @@ class Open311Config(_Section):
 _DEFAULTED_SECTIONS = (
     "service",
     "sla",
+    "calendar",
     "telegram",
     "whatsapp",
     "supervisors",
@@ -547,6 +674,7 @@ class Config(_Section):
 
     service: ServiceConfig = Field(default_factory=ServiceConfig)
     sla: SlaConfig = Field(default_factory=SlaConfig)
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     whatsapp: WhatsAppConfig = Field(default_factory=WhatsAppConfig)
     dispatch: DispatchConfig
@@ -585,6 +713,16 @@ class Config(_Section):
                 found.append(
                     (f"categories[{index}].agency", _unknown_agency(category.agency, agency_ids))
                 )
+        classes = list(self.sla.resolution_days)
+        for index, category in enumerate(self.categories):
+            if category.complaint_class not in classes:
+                found.append(
+                    (
+                        f"categories[{index}].class",
+                        f"unknown class {category.complaint_class!r} "
+                        f"(sla.resolution_days has: {', '.join(classes)})",
+                    )
+                )
         for index, agency in enumerate(self.agencies):
             if agency.id == "dispatch":
                 found.append(
@@ -614,6 +752,16 @@ class Config(_Section):
         if by_id is None:
             by_id = self.memo["categories_by_id"] = {c.id: c for c in self.categories}
         return by_id.get(category_id)
+
+    @property
+    def working_calendar(self) -> WorkingCalendar:
+        """The office calendar in the service time zone (one per config, kept)."""
+        calendar = self.memo.get("working_calendar")
+        if calendar is None:
+            calendar = self.memo.setdefault(
+                "working_calendar", self.calendar.working_calendar(self.service.tz)
+            )
+        return calendar
 
     def referral(self, referral_id: str) -> Referral | None:
         """The referral with this id, or None."""

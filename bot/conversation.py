@@ -17,6 +17,7 @@ from bot.catalog import say
 from bot.config import Category, Config, Referral
 from bot.language import GREETING, SUSPICIOUS, THANKS, message_kind, word_set
 from bot.model import (
+    RESOLUTION_PENDING,
     Attachment,
     Button,
     Conversation,
@@ -322,9 +323,19 @@ class _Chat:
             agency=session.agency_name(ticket.agency_id),
             status=self.t(f"status_{ticket.status}"),
             created=session.time(ticket.created_at, self.language),
-            deadline=self._deadline_suffix(ticket, "status_detail_deadline"),
+            deadline=self._deadline_suffix(ticket, "status_detail_deadline")
+            + self._resolution_suffix(ticket),
             description=ticket.description[:500],
         )
+
+    def _resolution_suffix(self, ticket: Ticket) -> str:
+        """The resolution deadline while the fix is still owed."""
+        if ticket.resolution_deadline_at is None or ticket.status not in RESOLUTION_PENDING:
+            return ""
+        key = "status_detail_resolution"
+        if ticket.is_resolution_late(self.session.now):
+            key += "_late"
+        return self.t(key, deadline=self.session.time(ticket.resolution_deadline_at, self.language))
 
     # --- follow-ups to open tickets
     def _replied_ticket(self) -> Ticket | None:

@@ -32,8 +32,51 @@ from bot.timefmt import format_date, format_duration
 # Notice kinds, as recorded in the notices table.
 REMINDER = "reminder"
 OVERDUE = "overdue"
+ESCALATION = "escalation"
 BREACH = "breach"
 DIGEST = "digest"
+RESOLUTION_REMINDER = "resolution_reminder"
+RESOLUTION_OVERDUE = "resolution_overdue"
+RESOLUTION_ESCALATION = "resolution_escalation"
+
+
+@dataclass(frozen=True)
+class Clock:
+    """One of a ticket's two deadlines (docs/contract.md §6, §14): the first response,
+    and the fix. Each has its own notice kinds, so each is reminded, alerted and
+    escalated once per assignment, and its own words in the staff messages."""
+
+    name: str  # "response" | "resolution", as storage/deadlines.py names it
+    reminder: str
+    overdue: str
+    escalation: str
+
+    def deadline(self, ticket: Ticket) -> datetime:
+        moment = ticket.deadline_at if self.name == "response" else ticket.resolution_deadline_at
+        assert moment is not None
+        return moment
+
+    def breach_key(self, ticket: Ticket) -> str:
+        return cycle(ticket) if self.name == "response" else f"resolution@{cycle(ticket)}"
+
+    def text_key(self, key: str) -> str:
+        """The catalog key of one of its messages: `reminder_header` for the response,
+        `resolution_reminder_header` for the fix."""
+        return key if self.name == "response" else f"resolution_{key}"
+
+
+RESPONSE = Clock("response", REMINDER, OVERDUE, ESCALATION)
+RESOLUTION = Clock("resolution", RESOLUTION_REMINDER, RESOLUTION_OVERDUE, RESOLUTION_ESCALATION)
+CLOCKS = (RESPONSE, RESOLUTION)
+_CLOCK_OF = {kind: clock for clock in CLOCKS for kind in (clock.reminder, clock.overdue)} | {
+    clock.escalation: clock for clock in CLOCKS
+}
+
+
+def escalation_label(index: int) -> str:
+    """`step1` for the first rung of `sla.escalation` (its notice-key stage)."""
+    return f"step{index + 1}"
+
 
 # The staff channel's limit for one text message, in UTF-16 code units (the
 # strictest staff chat app allows 4096).
@@ -96,6 +139,28 @@ class Notice:
     ticket: Ticket
     key: str
     chat_id: str
+    clock: Clock = field(default=None, compare=False)  # type: ignore[assignment]
+    step: int = -1  # the escalation rung, for an escalation notice
+
+    def __post_init__(self) -> None:
+        if self.clock is None:
+            object.__setattr__(self, "clock", _CLOCK_OF.get(self.kind, RESPONSE))
+
+
+@dataclass(frozen=True)
+class ClockDue:
+    """What storage found due on one clock at one scan."""
+
+    clock: Clock
+    reminders: Sequence[tuple[Ticket, str]] = ()
+    overdue: Sequence[tuple[Ticket, int]] = ()
+    escalations: Sequence[tuple[Ticket, str]] = ()
+
+
+def reminders_wait(config: Config, now: datetime) -> bool:
+    """Whether reminders hold until the offices open (`sla.remind_outside_hours` off and
+    `now` outside office hours): the stage still due then is sent at opening."""
+    return not config.sla.remind_outside_hours and not config.working_calendar.is_open(now)
 
 
 @dataclass
@@ -110,46 +175,71 @@ def plan_notices(
     session: Session,
     reminders_due: Iterable[tuple[Ticket, str]],
     overdue_due: Iterable[tuple[Ticket, int]],
+    clock: Clock = RESPONSE,
+    escalations_due: Iterable[tuple[Ticket, str]] = (),
+    plan: NoticePlan | None = None,
 ) -> NoticePlan:
-    """Decide who hears the reminders and overdue alerts due at `session.now`.
+    """Decide who hears the reminders, overdue alerts and escalations of one `clock`
+    due at `session.now` (added to `plan` when given).
 
     Which stage is due is storage's to say (`storage/deadlines.py` computes it where
     it skips what was already said): a reminder comes with its label (`12h`), an
-    overdue ticket with its round. Reminders go to the ticket's agency group. An overdue round goes to every
-    supervisor chat and to the agency group, with a breach notice the first
-    time. Each chat hears about at most `MAX_TICKETS_PER_CHAT` tickets per
-    scan, most urgent first; the rest are counted in `deferred`.
+    overdue ticket with its round, an escalation with its rung (`step1`). Reminders
+    go to the ticket's agency group. An overdue round goes to every supervisor chat
+    and to the agency group, with a breach notice the first time. An escalation rung
+    goes to its own chats. Each chat hears about at most `MAX_TICKETS_PER_CHAT`
+    tickets per scan and kind, most urgent first; the rest are counted in `deferred`.
     """
     config = session.config
-    plan = NoticePlan()
+    plan = plan if plan is not None else NoticePlan()
+
+    def urgency(item: tuple[Ticket, object]) -> tuple[datetime, int]:
+        return _urgency(item[0], clock)
 
     by_chat: dict[str, list[tuple[Ticket, str]]] = {}
     for ticket, label in reminders_due:
         by_chat.setdefault(session.agency_chat(ticket.agency_id), []).append((ticket, label))
     for chat_id, due in by_chat.items():
-        due.sort(key=lambda item: _urgency(item[0]))
+        due.sort(key=urgency)
         for ticket, label in due[:MAX_TICKETS_PER_CHAT]:
-            plan.notices.append(Notice(REMINDER, ticket, notice_key(label, ticket), chat_id))
+            key = notice_key(label, ticket)
+            plan.notices.append(Notice(clock.reminder, ticket, key, chat_id, clock))
         if len(due) > MAX_TICKETS_PER_CHAT:
-            plan.deferred[(REMINDER, chat_id)] = len(due) - MAX_TICKETS_PER_CHAT
+            plan.deferred[(clock.reminder, chat_id)] = len(due) - MAX_TICKETS_PER_CHAT
 
-    late = list(overdue_due)
-    late.sort(key=lambda item: _urgency(item[0]))
+    late = sorted(overdue_due, key=urgency)
     supervisors = config.supervisors.staff_chats
     for index, (ticket, round_) in enumerate(late):
         chats = [*supervisors, session.agency_chat(ticket.agency_id)]
         if index >= MAX_TICKETS_PER_CHAT:
-            plan.deferred.update((OVERDUE, chat_id) for chat_id in chats)
+            plan.deferred.update((clock.overdue, chat_id) for chat_id in chats)
             continue
         key = notice_key(round_, ticket)
-        plan.notices.extend(Notice(OVERDUE, ticket, key, chat_id) for chat_id in chats)
-        plan.notices.append(Notice(BREACH, ticket, cycle(ticket), ""))
+        plan.notices.extend(Notice(clock.overdue, ticket, key, chat_id, clock) for chat_id in chats)
+        plan.notices.append(Notice(BREACH, ticket, clock.breach_key(ticket), "", clock))
+
+    steps = config.sla.escalation
+    per_step: dict[str, list[Ticket]] = {}
+    for ticket, label in escalations_due:
+        per_step.setdefault(label, []).append(ticket)
+    for index, step in enumerate(steps):
+        label = escalation_label(index)
+        due_now = sorted(per_step.get(label, []), key=lambda t: _urgency(t, clock))
+        for position, ticket in enumerate(due_now):
+            if position >= MAX_TICKETS_PER_CHAT:
+                plan.deferred.update((clock.escalation, chat) for chat in step.staff_chats)
+                continue
+            key = notice_key(label, ticket)
+            plan.notices.extend(
+                Notice(clock.escalation, ticket, key, chat, clock, index)
+                for chat in step.staff_chats
+            )
     return plan
 
 
-def _urgency(ticket: Ticket) -> tuple[datetime, int]:
-    assert ticket.deadline_at is not None and ticket.id is not None
-    return ticket.deadline_at, ticket.id
+def _urgency(ticket: Ticket, clock: Clock = RESPONSE) -> tuple[datetime, int]:
+    assert ticket.id is not None
+    return clock.deadline(ticket), ticket.id
 
 
 # --------------------------------------------------------------------------
@@ -237,18 +327,24 @@ def _hours(session: Session) -> str:
     return f"{session.config.sla.response_hours:g}"
 
 
+def _limit(session: Session, clock: Clock) -> str:
+    """How a header names the deadline: `24` (hours) for the response; for the fix, the
+    words for a resolution deadline."""
+    if clock.name == "response":
+        return _hours(session)
+    return session.staff_text("resolution_limit")
+
+
 def _category(session: Session, ticket: Ticket) -> str:
     return session.category_label(ticket.category_id, session.staff_language)
 
 
-def _left(session: Session, ticket: Ticket) -> str:
-    assert ticket.deadline_at is not None
-    return format_duration(ticket.deadline_at - session.now, session.staff_language)
+def _left(session: Session, ticket: Ticket, clock: Clock = RESPONSE) -> str:
+    return format_duration(clock.deadline(ticket) - session.now, session.staff_language)
 
 
-def _late(session: Session, ticket: Ticket) -> str:
-    assert ticket.deadline_at is not None
-    return format_duration(session.now - ticket.deadline_at, session.staff_language)
+def _late(session: Session, ticket: Ticket, clock: Clock = RESPONSE) -> str:
+    return format_duration(session.now - clock.deadline(ticket), session.staff_language)
 
 
 def _reply_footer(session: Session, tickets: Sequence[Ticket]) -> str:
@@ -258,13 +354,21 @@ def _reply_footer(session: Session, tickets: Sequence[Ticket]) -> str:
 
 
 def _tell_agency_batch(
-    session: Session, chat_id: str, header_key: str, lines: list[Line], topic: str, count: int
+    session: Session,
+    chat_id: str,
+    header_key: str,
+    lines: list[Line],
+    topic: str,
+    count: int,
+    clock: Clock = RESPONSE,
 ) -> None:
     """Tell an agency group about several of its tickets: a reply to a message that
     lists exactly one ticket answers its citizen; otherwise staff use /balas."""
 
     def render(part: Sequence[Line], marker: str) -> str:
-        head = session.staff_text(header_key, count=count, hours=_hours(session), part=marker)
+        head = session.staff_text(
+            clock.text_key(header_key), count=count, hours=_limit(session, clock), part=marker
+        )
         body = _grouped(part)
         return "\n".join([head, *body, _reply_footer(session, _tickets(part))])
 
@@ -273,7 +377,9 @@ def _tell_agency_batch(
         session.tell_staff(chat_id, text, tickets[0] if len(tickets) == 1 else None, topic=topic)
 
 
-def _reminder_lines(session: Session, tickets: Sequence[Ticket], deferred: int) -> list[Line]:
+def _reminder_lines(
+    session: Session, tickets: Sequence[Ticket], deferred: int, clock: Clock = RESPONSE
+) -> list[Line]:
     # One ticket: the footer already says how to answer it; several: a line each.
     several = len(tickets) > 1
     lines = [
@@ -282,8 +388,8 @@ def _reminder_lines(session: Session, tickets: Sequence[Ticket], deferred: int) 
                 "reminder_item",
                 number=session.number(ticket),
                 category=_category(session, ticket),
-                left=_left(session, ticket),
-                deadline=session.time(ticket.deadline_at),
+                left=_left(session, ticket, clock),
+                deadline=session.time(clock.deadline(ticket)),
             )
             + (
                 "\n" + session.staff_text("reply_line", number=session.number(ticket))
@@ -292,7 +398,7 @@ def _reminder_lines(session: Session, tickets: Sequence[Ticket], deferred: int) 
             ),
             ticket,
         )
-        for ticket in sorted(tickets, key=_urgency)
+        for ticket in sorted(tickets, key=lambda t: _urgency(t, clock))
     ]
     if deferred:
         lines.append(Line(session.staff_text("more_next_scan", count=deferred)))
@@ -300,15 +406,20 @@ def _reminder_lines(session: Session, tickets: Sequence[Ticket], deferred: int) 
 
 
 def _overdue_lines(
-    session: Session, tickets: Sequence[Ticket], *, grouped: bool, reply_lines: bool
+    session: Session,
+    tickets: Sequence[Ticket],
+    *,
+    grouped: bool,
+    reply_lines: bool,
+    clock: Clock = RESPONSE,
 ) -> list[Line]:
     """Overdue tickets, most late first; grouped by agency (agencies by their most late)."""
-    ordered = sorted(tickets, key=_urgency)
+    ordered = sorted(tickets, key=lambda t: _urgency(t, clock))
     if grouped:
         first_seen: dict[str, int] = {}
         for index, ticket in enumerate(ordered):
             first_seen.setdefault(ticket.agency_id, index)
-        ordered.sort(key=lambda t: (first_seen[t.agency_id], _urgency(t)))
+        ordered.sort(key=lambda t: (first_seen[t.agency_id], _urgency(t, clock)))
     per_agency = Counter(ticket.agency_id for ticket in ordered)
     lines = []
     for ticket in ordered:
@@ -316,7 +427,7 @@ def _overdue_lines(
             "overdue_item",
             number=session.number(ticket),
             category=_category(session, ticket),
-            late=_late(session, ticket),
+            late=_late(session, ticket, clock),
         )
         if reply_lines:
             text += "\n" + session.staff_text("reply_line", number=session.number(ticket))
@@ -332,15 +443,31 @@ def _overdue_lines(
 
 
 def _tell_overdue_list(
-    session: Session, chat_id: str, tickets: Sequence[Ticket], closing: str, count: int
+    session: Session,
+    chat_id: str,
+    tickets: Sequence[Ticket],
+    closing: str,
+    count: int,
+    clock: Clock = RESPONSE,
+    header: Callable[[str], str] | None = None,
 ) -> None:
-    """The supervisors' view: every overdue ticket, grouped by agency, no reply target."""
-    lines = _overdue_lines(session, tickets, grouped=True, reply_lines=False)
+    """The supervisors' view: every overdue ticket, grouped by agency, no reply target.
+    `header(part)` replaces the usual first line (an escalation names its rung)."""
+    lines = _overdue_lines(session, tickets, grouped=True, reply_lines=False, clock=clock)
     if closing:
         lines.append(Line(closing))
 
     def render(part: Sequence[Line], marker: str) -> str:
-        head = session.staff_text("overdue_header", count=count, hours=_hours(session), part=marker)
+        head = (
+            header(marker)
+            if header is not None
+            else session.staff_text(
+                clock.text_key("overdue_header"),
+                count=count,
+                hours=_limit(session, clock),
+                part=marker,
+            )
+        )
         return "\n".join([head, *_grouped(part)])
 
     # Never carries a ticket: a supervisor's reply to an alert must not reach a citizen.
@@ -350,58 +477,104 @@ def _tell_overdue_list(
 
 @dataclass(frozen=True)
 class Announced:
-    """What a scan said: tickets reminded, tickets alerted as overdue, breaches recorded."""
+    """What a scan said: tickets reminded, tickets alerted as overdue, breaches recorded,
+    escalation notices sent (either clock)."""
 
     reminded: int = 0
     alerted: int = 0
     breached: int = 0
+    escalated: int = 0
 
 
 def announce(
     session: Session, fresh: Sequence[Notice], deferred: Counter[tuple[str, str]]
 ) -> Announced:
     """Say the notices just recorded: one batch per chat and kind, breaches as events."""
-    reminders: dict[str, list[Ticket]] = {}
-    overdue: dict[str, list[Ticket]] = {}
+    batches: dict[tuple[str, str], list[Notice]] = {}
     breached = 0
     for notice in fresh:
-        if notice.kind == REMINDER:
-            reminders.setdefault(notice.chat_id, []).append(notice.ticket)
-        elif notice.kind == OVERDUE:
-            overdue.setdefault(notice.chat_id, []).append(notice.ticket)
-        elif notice.kind == BREACH:
-            record_breach(session, notice.ticket)
+        if notice.kind == BREACH:
+            record_breach(session, notice.ticket, notice.clock)
             breached += 1
-    for chat_id, tickets in reminders.items():
-        lines = _reminder_lines(session, tickets, deferred[(REMINDER, chat_id)])
-        _tell_agency_batch(session, chat_id, "reminder_header", lines, "reminder", len(tickets))
-    for chat_id, tickets in overdue.items():
-        more = deferred[(OVERDUE, chat_id)]
-        if session.config.is_supervisor_chat(chat_id):
-            closing = session.staff_text("more_next_scan", count=more) if more else ""
-            _tell_overdue_list(session, chat_id, tickets, closing, len(tickets))
         else:
-            lines = _overdue_lines(session, tickets, grouped=False, reply_lines=len(tickets) > 1)
-            if more:
-                lines.append(Line(session.staff_text("more_next_scan", count=more)))
+            batches.setdefault((notice.kind, notice.chat_id), []).append(notice)
+    for (kind, chat_id), notices in batches.items():
+        clock = notices[0].clock
+        tickets = [notice.ticket for notice in notices]
+        more = deferred[(kind, chat_id)]
+        if kind == clock.reminder:
+            lines = _reminder_lines(session, tickets, more, clock)
             _tell_agency_batch(
-                session, chat_id, "overdue_agency_header", lines, "overdue", len(tickets)
+                session, chat_id, "reminder_header", lines, "reminder", len(tickets), clock
             )
+        elif kind == clock.overdue:
+            _tell_overdue(session, chat_id, tickets, more, clock)
+        else:
+            _tell_escalation(session, chat_id, notices, more)
+    reminders = {RESPONSE.reminder, RESOLUTION.reminder}
+    alerts = {RESPONSE.overdue, RESOLUTION.overdue}
+    escalations = {RESPONSE.escalation, RESOLUTION.escalation}
     return Announced(
-        reminded=len({n.ticket.id for n in fresh if n.kind == REMINDER}),
-        alerted=len({n.ticket.id for n in fresh if n.kind == OVERDUE}),
+        reminded=len({(n.kind, n.ticket.id) for n in fresh if n.kind in reminders}),
+        alerted=len({(n.kind, n.ticket.id) for n in fresh if n.kind in alerts}),
         breached=breached,
+        escalated=len({(n.kind, n.key, n.ticket.id) for n in fresh if n.kind in escalations}),
     )
 
 
-def record_breach(session: Session, ticket: Ticket) -> None:
-    """The agency missed the deadline: an event that stays with it after a transfer."""
+def _tell_overdue(
+    session: Session, chat_id: str, tickets: list[Ticket], more: int, clock: Clock
+) -> None:
+    if session.config.is_supervisor_chat(chat_id):
+        closing = session.staff_text("more_next_scan", count=more) if more else ""
+        _tell_overdue_list(session, chat_id, tickets, closing, len(tickets), clock)
+        return
+    lines = _overdue_lines(
+        session, tickets, grouped=False, reply_lines=len(tickets) > 1, clock=clock
+    )
+    if more:
+        lines.append(Line(session.staff_text("more_next_scan", count=more)))
+    _tell_agency_batch(
+        session, chat_id, "overdue_agency_header", lines, "overdue", len(tickets), clock
+    )
+
+
+def _tell_escalation(session: Session, chat_id: str, notices: list[Notice], more: int) -> None:
+    """One rung of the ladder to one chat: the tickets it escalates, grouped by agency,
+    as the supervisors' overdue list (no reply target), one message per rung."""
+    by_step: dict[int, list[Ticket]] = {}
+    for notice in notices:
+        by_step.setdefault(notice.step, []).append(notice.ticket)
+    clock = notices[0].clock
+    steps = session.config.sla.escalation
+    for step, tickets in sorted(by_step.items()):
+        after = steps[step].after if 0 <= step < len(steps) else None
+        waited = format_duration(after, session.staff_language) if after else ""
+
+        key = "escalation_header" if waited else "escalation_header_at_deadline"
+        values = {
+            "step": step + 1,
+            "count": len(tickets),
+            "deadline": session.staff_text(f"escalation_{clock.name}"),
+            "after": waited,
+        }
+
+        def header(marker: str, key: str = key, values: dict[str, object] = values) -> str:
+            return session.staff_text(key, part=marker, **values)
+
+        closing = session.staff_text("more_next_scan", count=more) if more else ""
+        _tell_overdue_list(session, chat_id, tickets, closing, len(tickets), clock, header)
+
+
+def record_breach(session: Session, ticket: Ticket, clock: Clock = RESPONSE) -> None:
+    """The agency missed a deadline: an event that stays with it after a transfer. Its
+    detail says which deadline (`response` or `resolution`) and when it was."""
     session.record(
         ticket,
         "system",
         "breached",
         from_status=ticket.status,
-        detail=session.time(ticket.deadline_at),
+        detail=f"{clock.name} {session.time(clock.deadline(ticket))}",
     )
     session.store.save_ticket(ticket)
     refresh_card(session, ticket)  # the card says it is late, edited in place

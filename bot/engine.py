@@ -10,7 +10,7 @@ transaction with the store it passes in; each returns what was said.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -68,17 +68,25 @@ def scan_deadlines(
     config: Config,
     now: datetime,
     staff_channel: str,
-    reminders_due: Iterable[tuple[Ticket, str]],
-    overdue_due: Iterable[tuple[Ticket, int]],
+    due: Sequence[deadlines.ClockDue],
     closable: Iterable[Ticket],
     record: Callable[[deadlines.Notice], bool],
 ) -> ScanOutcome:
-    """One deadline scan over what storage found due (reminders with their stage label,
-    overdue tickets with their alert round): the notices (each said only when `record`
-    newly records it), breaches, and resolved tickets the citizen
-    never confirmed closed."""
+    """One deadline scan over what storage found due, per clock (reminders with their
+    stage label, overdue tickets with their alert round, escalation rungs): the
+    notices (each said only when `record` newly records it), breaches, and resolved
+    tickets the citizen never confirmed closed."""
     session = _session(store, config, now, staff_channel)
-    plan = deadlines.plan_notices(session, reminders_due, overdue_due)
+    plan = deadlines.NoticePlan()
+    for clock_due in due:
+        deadlines.plan_notices(
+            session,
+            clock_due.reminders,
+            clock_due.overdue,
+            clock_due.clock,
+            clock_due.escalations,
+            plan,
+        )
     fresh = [notice for notice in plan.notices if record(notice)]
     announced = deadlines.announce(session, fresh, plan.deferred)
     window = config.sla.confirm_window

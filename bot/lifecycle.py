@@ -8,7 +8,6 @@ allows the operation and raise `NotAllowed` otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from bot.cards import CARD_DESCRIPTION_LIMIT, refresh_card, render_card
 from bot.catalog import say
@@ -64,6 +63,7 @@ def _assign(
     ticket.status = Status.ASSIGNED
     ticket.assigned_at = session.now
     ticket.deadline_at = session.deadline_for(session.now)
+    ticket.resolution_deadline_at = session.resolution_deadline_for(ticket, session.now)
     ticket.first_response_at = None
     ticket.paused_at = None
     ticket.claimed_by = ""
@@ -127,6 +127,7 @@ def bounce(session: Session, ticket: Ticket, actor: str, reason: str) -> None:
     ticket.agency_id = ""
     ticket.status = Status.NEW
     ticket.deadline_at = None
+    ticket.resolution_deadline_at = None
     ticket.paused_at = None
     ticket.claimed_by = ""
     session.record(
@@ -161,6 +162,8 @@ def reply(
     _require(ticket, Status.NEW, *ACTIVE, Status.RESOLVED)
     previous = ticket.status
     holder = session.agency_name(ticket.agency_id)
+    if previous == Status.WAITING_CITIZEN:
+        _resume_clock(session, ticket)
     _mark_first_response(session, ticket)
     if ticket.status in (Status.ASSIGNED, Status.WAITING_CITIZEN):
         ticket.status = Status.RESPONDED
@@ -184,7 +187,7 @@ def ask(session: Session, ticket: Ticket, actor: str, question: str) -> None:
     _require(ticket, *ACTIVE)
     previous = ticket.status
     ticket.status = Status.WAITING_CITIZEN
-    if ticket.first_response_at is None and ticket.paused_at is None:
+    if ticket.paused_at is None:  # both clocks pause while the citizen is asked
         ticket.paused_at = session.now
     session.record(ticket, actor, "asked", from_status=previous, detail=question)
     session.store.save_ticket(ticket)
@@ -244,9 +247,16 @@ def _staff_message(
 
 
 def _resume_clock(session: Session, ticket: Ticket) -> None:
-    """Push the deadline back by the time spent waiting for the citizen."""
-    if ticket.paused_at is not None and ticket.deadline_at is not None:
-        ticket.deadline_at += max(timedelta(0), session.now - ticket.paused_at)
+    """Push the deadlines back by the time spent waiting for the citizen: the response
+    deadline while no response was given, and the resolution deadline."""
+    paused_at = ticket.paused_at
+    if paused_at is not None:
+        if ticket.deadline_at is not None and ticket.first_response_at is None:
+            ticket.deadline_at = session.push_back(ticket.deadline_at, paused_at)
+        if ticket.resolution_deadline_at is not None:
+            ticket.resolution_deadline_at = session.resolution_pushed_back(
+                ticket.resolution_deadline_at, paused_at
+            )
     ticket.paused_at = None
 
 
@@ -274,17 +284,44 @@ class AskCitizen:
     question: str  # "confirm_fix": was it fixed?
 
 
-def resolve(session: Session, ticket: Ticket, actor: str, closing_note: str = "") -> AskCitizen:
-    """The agency says it is done; the citizen is asked to confirm (the returned
-    question is for the citizen's conversation to expect)."""
+def resolve(
+    session: Session,
+    ticket: Ticket,
+    actor: str,
+    closing_note: str = "",
+    proof: tuple[Attachment, ...] = (),
+) -> AskCitizen | None:
+    """The agency says it is done (`proof`: photos of the fix). The citizen is asked to
+    confirm (the returned question is for the citizen's conversation to expect) — or,
+    with `sla.validate_resolution`, the ticket waits for dispatch or a supervisor to
+    accept it first (None is returned; `accept_resolution` asks the citizen)."""
     _require(ticket, *ACTIVE)
     previous = ticket.status
+    if previous == Status.WAITING_CITIZEN:
+        _resume_clock(session, ticket)
     _mark_first_response(session, ticket)
+    ticket.paused_at = None
+    if proof:
+        ticket.proof = [*ticket.proof, *proof]
+    if session.config.sla.validate_resolution:
+        ticket.status = Status.AWAITING_VALIDATION
+        ticket.status_reason = closing_note  # told to the citizen once accepted
+        session.record(
+            ticket, actor, "validation_requested", from_status=previous, detail=closing_note
+        )
+        session.store.save_ticket(ticket)
+        refresh_card(session, ticket)
+        _ask_validators(session, ticket, actor, closing_note)
+        return None
     ticket.status = Status.RESOLVED
     ticket.resolved_at = session.now
     session.record(ticket, actor, "resolved", from_status=previous, detail=closing_note)
     session.store.save_ticket(ticket)
     refresh_card(session, ticket)
+    return _ask_citizen_to_confirm(session, ticket, closing_note)
+
+
+def _ask_citizen_to_confirm(session: Session, ticket: Ticket, closing_note: str) -> AskCitizen:
     language = ticket.language
     session.tell_citizen(
         ticket,
@@ -292,9 +329,113 @@ def resolve(session: Session, ticket: Ticket, actor: str, closing_note: str = ""
         agency=session.agency_name(ticket.agency_id),
         note=say(language, "resolved_note", note=closing_note) if closing_note else "",
         buttons=confirm_buttons(ticket, language),
+        attachments=tuple(ticket.proof),
         topic="confirm",
     )
     return AskCitizen(ticket, "confirm_fix")
+
+
+def validators(session: Session) -> list[str]:
+    """Who validates a resolution: dispatch and every supervisor chat."""
+    return [session.config.dispatch.staff_chat, *session.config.supervisors.staff_chats]
+
+
+def _ask_validators(session: Session, ticket: Ticket, actor: str, closing_note: str) -> None:
+    number = session.number(ticket)
+    text = session.staff_text(
+        "validation_request",
+        number=number,
+        agency=session.agency_name(ticket.agency_id),
+        actor=actor_name(actor),
+        note=session.staff_text("validation_note", note=closing_note) if closing_note else "",
+        proof=session.staff_text("validation_proof", count=len(ticket.proof))
+        if ticket.proof
+        else session.staff_text("validation_no_proof"),
+    )
+    buttons = (
+        (
+            Button(session.staff_text("btn_accept"), f"accept:{ticket.id}"),
+            Button(session.staff_text("btn_send_back"), f"sendback:{ticket.id}"),
+        ),
+    )
+    for chat in validators(session):
+        session.send(
+            Outbound(
+                channel=session.staff_channel,
+                chat_id=chat,
+                text=text,
+                ticket_id=ticket.id,
+                buttons=buttons,
+                attachments=tuple(ticket.proof),
+                topic="validation",
+            )
+        )
+
+
+def accept_resolution(session: Session, ticket: Ticket, actor: str) -> AskCitizen:
+    """Dispatch or a supervisor accepts the agency's Selesai: the ticket is resolved and
+    the citizen is asked to confirm, as without validation."""
+    _require(ticket, Status.AWAITING_VALIDATION)
+    closing_note = ticket.status_reason
+    ticket.status = Status.RESOLVED
+    ticket.resolved_at = session.now
+    ticket.status_reason = ""
+    session.record(
+        ticket, actor, "resolved", from_status=Status.AWAITING_VALIDATION, detail=closing_note
+    )
+    session.store.save_ticket(ticket)
+    refresh_card(session, ticket)
+    session.tell_staff(
+        session.holder_chat(ticket),
+        session.staff_text(
+            "validation_accepted", number=session.number(ticket), actor=actor_name(actor)
+        ),
+        ticket,
+    )
+    return _ask_citizen_to_confirm(session, ticket, closing_note)
+
+
+def send_back(session: Session, ticket: Ticket, actor: str, reason: str) -> None:
+    """Dispatch or a supervisor does not accept the agency's Selesai: back to the agency
+    with the reason; the resolution clock keeps running."""
+    _require(ticket, Status.AWAITING_VALIDATION)
+    ticket.status = Status.RESPONDED
+    ticket.status_reason = ""
+    session.record(
+        ticket, actor, "sent_back", from_status=Status.AWAITING_VALIDATION, detail=reason
+    )
+    session.store.save_ticket(ticket)
+    refresh_card(session, ticket)
+    session.tell_staff(
+        session.holder_chat(ticket),
+        session.staff_text(
+            "validation_sent_back",
+            number=session.number(ticket),
+            actor=actor_name(actor),
+            reason=reason,
+        ),
+        ticket,
+    )
+
+
+def classify(session: Session, ticket: Ticket, actor: str, complaint_class: str) -> None:
+    """The agency gives the ticket its complaint class: the resolution deadline becomes
+    that class's, counted from the current assignment (a pause now running is added
+    when the citizen answers; earlier pauses are not credited again)."""
+    _require(ticket, *ACTIVE, Status.AWAITING_VALIDATION)
+    previous = session.resolution_class(ticket)
+    ticket.resolution_class = complaint_class
+    if ticket.assigned_at is not None:
+        ticket.resolution_deadline_at = session.resolution_deadline_for(ticket, ticket.assigned_at)
+    session.record(
+        ticket,
+        actor,
+        "classified",
+        from_status=ticket.status,
+        detail=f"{previous} → {complaint_class}",
+    )
+    session.store.save_ticket(ticket)
+    refresh_card(session, ticket)
 
 
 def confirm_buttons(ticket: Ticket, language: str) -> tuple[tuple[Button, ...], ...]:

@@ -26,6 +26,8 @@ class Status(StrEnum):
     ASSIGNED = "assigned"
     RESPONDED = "responded"
     WAITING_CITIZEN = "waiting_citizen"
+    # The agency said Selesai; dispatch or a supervisor validates it (sla.validate_resolution).
+    AWAITING_VALIDATION = "awaiting_validation"
     RESOLVED = "resolved"
     CLOSED = "closed"
     REJECTED = "rejected"
@@ -33,8 +35,17 @@ class Status(StrEnum):
 
 
 OPEN_STATUSES = frozenset(
-    {Status.NEW, Status.ASSIGNED, Status.RESPONDED, Status.WAITING_CITIZEN, Status.RESOLVED}
+    {
+        Status.NEW,
+        Status.ASSIGNED,
+        Status.RESPONDED,
+        Status.WAITING_CITIZEN,
+        Status.AWAITING_VALIDATION,
+        Status.RESOLVED,
+    }
 )
+# Statuses in which the resolution clock runs (the fix is still owed).
+RESOLUTION_PENDING = frozenset({Status.ASSIGNED, Status.RESPONDED, Status.AWAITING_VALIDATION})
 
 
 @dataclass(frozen=True)
@@ -185,6 +196,10 @@ class Ticket:
     claimed_by: str = ""
     status_reason: str = ""
     updated_at: datetime | None = None
+    # The complaint class the agency gave it ('' = its category's class).
+    resolution_class: str = ""
+    resolution_deadline_at: datetime | None = None  # working days after assignment
+    proof: list[Attachment] = field(default_factory=list)  # the agency's proof of the fix
 
     @property
     def is_open(self) -> bool:
@@ -205,6 +220,21 @@ class Ticket:
     def is_late(self, now: datetime) -> bool:
         """Past the response deadline without a first response, clock running."""
         return self.awaiting_response and self.deadline_at is not None and now >= self.deadline_at
+
+    @property
+    def awaiting_resolution(self) -> bool:
+        """Whether the resolution clock is running: an agency owes the fix, not paused."""
+        return (
+            self.status in RESOLUTION_PENDING
+            and bool(self.agency_id)
+            and self.paused_at is None
+            and self.resolution_deadline_at is not None
+        )
+
+    def is_resolution_late(self, now: datetime) -> bool:
+        """Past the resolution deadline with the fix still owed, clock running."""
+        deadline = self.resolution_deadline_at
+        return self.awaiting_resolution and deadline is not None and now >= deadline
 
 
 @dataclass(frozen=True)

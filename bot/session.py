@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.catalog import say
-from bot.config import CHANNEL_NAMES, Config
+from bot.config import CHANNEL_NAMES, DEFAULT_CLASS, Config
 from bot.model import LOCAL, PHONE, Attachment, Button, Outbound, Status, Ticket, TicketEvent
 from bot.store import Store
 from bot.tickets import format_number
 from bot.timefmt import format_time
+from bot.workdays import WorkingCalendar
 
 
 def channel_name(channel: str, language: str) -> str:
@@ -71,8 +72,47 @@ class Session:
             return say(language, "category_other")
         return category.text(language)
 
+    # --- deadlines: the one place each is worked out (docs/contract.md §6, §14)
+    @property
+    def calendar(self) -> WorkingCalendar:
+        return self.config.working_calendar
+
     def deadline_for(self, assigned_at: datetime) -> datetime:
-        return assigned_at + timedelta(hours=self.config.sla.response_hours)
+        """The first-response deadline of an assignment made at `assigned_at`:
+        `sla.response_hours` later, in calendar hours or office hours."""
+        sla = self.config.sla
+        if sla.response_calendar == "working_hours":
+            return self.calendar.add_working_time(assigned_at, sla.response_time)
+        return assigned_at + sla.response_time
+
+    def resolution_class(self, ticket: Ticket) -> str:
+        """The ticket's complaint class: the one the agency gave, else its category's."""
+        if ticket.resolution_class in self.config.sla.resolution_days:
+            return ticket.resolution_class
+        category = self.config.category(ticket.category_id) if ticket.category_id else None
+        return category.complaint_class if category is not None else DEFAULT_CLASS
+
+    def resolution_days(self, ticket: Ticket) -> int:
+        days = self.config.sla.resolution_days
+        return days.get(self.resolution_class(ticket), days.get(DEFAULT_CLASS, 5))
+
+    def resolution_deadline_for(self, ticket: Ticket, assigned_at: datetime) -> datetime:
+        """The resolution deadline: the close of the class's n-th working day after the
+        day of assignment."""
+        return self.calendar.close_of_working_day(assigned_at, self.resolution_days(ticket))
+
+    def push_back(self, deadline: datetime, paused_at: datetime) -> datetime:
+        """`deadline` moved on by the time spent waiting for the citizen since `paused_at`
+        (office time under `working_hours`, else all of it)."""
+        if self.config.sla.response_calendar == "working_hours":
+            waited = self.calendar.working_time_between(paused_at, self.now)
+            return self.calendar.add_working_time(deadline, waited)
+        return deadline + max(timedelta(0), self.now - paused_at)
+
+    def resolution_pushed_back(self, deadline: datetime, paused_at: datetime) -> datetime:
+        """The resolution deadline moved on by the office time spent waiting."""
+        waited = self.calendar.working_time_between(paused_at, self.now)
+        return self.calendar.add_working_time(deadline, waited)
 
     # --- where staff chats are
     def holder_chat(self, ticket: Ticket) -> str:

@@ -53,6 +53,12 @@ COMMANDS: dict[str, str] = {
     "statistik": "stats",
     "dasbor": "desk",
     "desk": "desk",
+    "accept": "accept",
+    "terima": "accept",
+    "sendback": "send_back",
+    "kembalikan": "send_back",
+    "class": "classify",
+    "kelas": "classify",
 }
 # The name staff see in prompts, in the service language.
 _LOCAL_NAME = {
@@ -66,8 +72,12 @@ _LOCAL_NAME = {
     "refer": "/rujuk",
     "close": "/selesai",
     "claim": "/ambil",
+    "send_back": "/kembalikan",
+    "classify": "/kelas",
+    "accept": "/terima",
 }
-_NEEDS_TEXT = {"reply", "note", "ask", "bounce", "reject"}
+_NEEDS_TEXT = {"reply", "note", "ask", "bounce", "reject", "send_back"}
+_VALIDATION = {"accept", "send_back"}  # dispatch and supervisors only
 
 
 @dataclass(frozen=True)
@@ -256,10 +266,16 @@ class _StaffChat:
             elif command == "claim":
                 lifecycle.claim(session, ticket, self.actor)
             elif command == "close":
-                conversation.expect_fix_confirmation(
-                    session, lifecycle.resolve(session, ticket, self.actor, rest)
-                )
-                self.say("resolved_staff", ticket, number=number)
+                asked = lifecycle.resolve(session, ticket, self.actor, rest, photos)
+                if asked is None:
+                    self.say("validation_requested_staff", ticket, number=number)
+                else:
+                    conversation.expect_fix_confirmation(session, asked)
+                    self.say("resolved_staff", ticket, number=number)
+            elif command in _VALIDATION:
+                self._validate(command, ticket, rest)
+            elif command == "classify":
+                self._classify(ticket, rest)
             elif command == "note":
                 lifecycle.note(session, ticket, self.actor, rest)
                 self.say("note_saved", ticket, number=number)
@@ -285,6 +301,39 @@ class _StaffChat:
                 status=session.staff_text(f"staff_status_{ticket.status}"),
             )
         return ticket.id
+
+    def _validate(self, command: str, ticket: Ticket, rest: str) -> None:
+        """`/terima` or `/kembalikan <reason>` on a ticket awaiting validation."""
+        session, number = self.session, self.session.number(ticket)
+        if self.role.kind == AGENCY:
+            self.say("validators_only", number=number)
+            return
+        if command == "accept":
+            asked = lifecycle.accept_resolution(session, ticket, self.actor)
+            conversation.expect_fix_confirmation(session, asked)
+            self.say("accepted_staff", ticket, number=number)
+        else:
+            lifecycle.send_back(session, ticket, self.actor, rest)
+            self.say("sent_back_staff", ticket, number=number, reason=rest)
+
+    def _classify(self, ticket: Ticket, rest: str) -> None:
+        """`/kelas <ticket> <class>`: the class sets the resolution deadline."""
+        session = self.session
+        wanted = rest.split(" ", 1)[0].lower() if rest else ""
+        classes = session.config.sla.resolution_days
+        if wanted not in classes:
+            choices = ", ".join(f"{name} ({days})" for name, days in classes.items())
+            self.say("unknown_class", number=session.number(ticket), choices=choices)
+            return
+        lifecycle.classify(session, ticket, self.actor, wanted)
+        self.say(
+            "classified_staff",
+            ticket,
+            number=session.number(ticket),
+            kind=wanted,
+            days=classes[wanted],
+            deadline=session.time(ticket.resolution_deadline_at),
+        )
 
     def _move(self, command: str, ticket: Ticket, rest: str) -> None:
         session = self.session
@@ -352,6 +401,11 @@ class _StaffChat:
             return self._do("claim", ticket, "")
         if action == "resolve":
             return self._do("close", ticket, "")
+        if action == "accept":
+            return self._do("accept", ticket, "")
+        if action == "sendback":
+            self.say("need_reason", ticket, command=_LOCAL_NAME["send_back"], number=number)
+            return ticket.id
         if action in ("transfer", "assign", "route"):
             return self._do("assign" if action == "route" else action, ticket, argument)
         if action == "refer":

@@ -36,6 +36,7 @@ class ScanReport:
     as_of: datetime
     reminders: int = 0  # tickets whose agency was reminded
     overdue_alerts: int = 0  # overdue tickets alerted
+    escalations: int = 0  # escalation notices (ticket and rung)
     auto_closed: int = 0
     messages: int = 0  # outbox rows queued
 
@@ -45,6 +46,7 @@ class ScanReport:
         return (
             f"scan as of {when}: {_count(self.reminders, 'reminder')}, "
             f"{_count(self.overdue_alerts, 'overdue alert')}, {self.auto_closed} auto-closed"
+            + (f", {_count(self.escalations, 'escalation')}" if self.escalations else "")
         )
 
 
@@ -53,17 +55,31 @@ def _count(number: int, noun: str) -> str:
 
 
 def scan(db: Database, config: Config, now: datetime, staff_channel: str = LOCAL) -> ScanReport:
-    """One deadline scan as of `now`: reminders, overdue alerts, breaches, auto-close."""
+    """One deadline scan as of `now`: reminders, overdue alerts, escalations and breaches
+    of both clocks (first response, resolution), and auto-close."""
     sla = config.sla
+    stages = [(offset, deadlines.reminder_label(offset)) for offset in sla.reminder_offsets]
+    steps = [(step.after, deadlines.escalation_label(i)) for i, step in enumerate(sla.escalation)]
+    if deadlines.reminders_wait(config, now):
+        stages = []  # outside office hours: the reminder still due goes out at opening
     with transaction(db):
-        stages = [(offset, deadlines.reminder_label(offset)) for offset in sla.reminder_offsets]
+        found = [
+            deadlines.ClockDue(
+                clock,
+                due.reminder_candidates(db, clock.reminder, now, stages, clock.name),
+                due.overdue_candidates(db, clock.overdue, now, sla.overdue_repeat, clock.name),
+                due.escalation_candidates(db, clock.escalation, now, steps, clock.name)
+                if steps
+                else [],
+            )
+            for clock in deadlines.CLOCKS
+        ]
         outcome = engine.scan_deadlines(
             SqliteStore(db),
             config,
             now,
             staff_channel,
-            due.reminder_candidates(db, deadlines.REMINDER, now, stages),
-            due.overdue_candidates(db, deadlines.OVERDUE, now, sla.overdue_repeat),
+            found,
             due.confirmations_expired(db, now - sla.confirm_window, limit=deadlines.MAX_AUTO_CLOSE),
             lambda n: record_notice(db, n.kind, n.ticket.id, n.key, n.chat_id, now),
         )
@@ -71,6 +87,7 @@ def scan(db: Database, config: Config, now: datetime, staff_channel: str = LOCAL
         as_of=now,
         reminders=outcome.announced.reminded,
         overdue_alerts=outcome.announced.alerted,
+        escalations=outcome.announced.escalated,
         auto_closed=outcome.auto_closed,
         messages=len(outcome.said),
     )

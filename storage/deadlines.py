@@ -33,11 +33,31 @@ def _microseconds(moment: datetime) -> int:
     return (moment - _EPOCH) // _MICROSECOND
 
 
+# The two clocks a ticket runs (docs/contract.md §6, §14): the column holding its
+# deadline and when it is running. Each condition repeats its partial index's WHERE
+# (tickets_awaiting_response, tickets_awaiting_resolution) so SQLite reads only that.
+_CLOCKS = {
+    "response": (
+        "deadline_at",
+        "t.status = 'assigned' AND t.first_response_at IS NULL AND t.paused_at IS NULL",
+    ),
+    "resolution": (
+        "resolution_deadline_at",
+        "t.status IN ('assigned', 'responded', 'awaiting_validation')"
+        " AND t.resolution_deadline_at IS NOT NULL AND t.paused_at IS NULL",
+    ),
+}
+
+
 def reminder_candidates(
-    db: Database, kind: str, now: datetime, stages: Sequence[tuple[timedelta, str]]
+    db: Database,
+    kind: str,
+    now: datetime,
+    stages: Sequence[tuple[timedelta, str]],
+    clock: str = "response",
 ) -> list[tuple[Ticket, str]]:
-    """Tickets awaiting a first response whose latest reminder stage has come and
-    has no `kind` notice yet, with that stage's label; nearest deadline first.
+    """Tickets whose `clock` runs and whose latest reminder stage has come and has no
+    `kind` notice yet, with that stage's label; nearest deadline first.
 
     `stages` are (time before the deadline, label). A ticket's stage is the
     smallest offset whose moment has passed, while the deadline is still ahead: a
@@ -48,18 +68,18 @@ def reminder_candidates(
     """
     if not stages:
         return []
+    column, running = _CLOCKS[clock]
     thresholds = sorted((to_db_time(now + offset), label) for offset, label in stages)
     rows = db.query(
-        """
+        f"""
         WITH due AS (
             SELECT t.id,
                 (SELECT json_extract(s.value, '$[1]') FROM json_each(:stages) AS s
-                 WHERE json_extract(s.value, '$[0]') >= t.deadline_at
+                 WHERE json_extract(s.value, '$[0]') >= t.{column}
                  ORDER BY json_extract(s.value, '$[0]') LIMIT 1) AS stage
             FROM tickets AS t
-            WHERE t.status = 'assigned' AND t.first_response_at IS NULL
-              AND t.deadline_at > :now AND t.deadline_at <= :horizon
-              AND t.paused_at IS NULL
+            WHERE {running}
+              AND t.{column} > :now AND t.{column} <= :horizon
         )
         SELECT t.*, due.stage AS stage FROM due JOIN tickets AS t ON t.id = due.id
         WHERE NOT EXISTS (
@@ -69,8 +89,8 @@ def reminder_candidates(
             WHERE n.kind = :kind AND coalesce(n.ticket_id, 0) = coalesce(t.id, 0)
               AND n.key = due.stage || '@' || t.assigned_at
         )
-        ORDER BY t.deadline_at, t.id
-        """,
+        ORDER BY t.{column}, t.id
+        """,  # noqa: S608 - our own column names
         {
             "stages": json.dumps(thresholds),
             "now": to_db_time(now),
@@ -82,23 +102,24 @@ def reminder_candidates(
 
 
 def overdue_candidates(
-    db: Database, kind: str, now: datetime, repeat: timedelta
+    db: Database, kind: str, now: datetime, repeat: timedelta, clock: str = "response"
 ) -> list[tuple[Ticket, int]]:
-    """Overdue tickets whose current alert round has no `kind` notice yet, with the round.
+    """Tickets past their `clock`'s deadline whose current alert round has no `kind`
+    notice yet, with the round.
 
     Round 0 starts at the deadline, round n after n × `repeat` (whole microseconds).
     The one place the round is decided. Most late first.
     """
+    column, running = _CLOCKS[clock]
     rows = db.query(
-        """
+        f"""
         WITH late AS (
             SELECT t.id,
-                (:now_us - (CAST(strftime('%s', substr(t.deadline_at, 1, 19)) AS INTEGER)
-                            * 1000000 + CAST(substr(t.deadline_at, 21, 6) AS INTEGER)))
+                (:now_us - (CAST(strftime('%s', substr(t.{column}, 1, 19)) AS INTEGER)
+                            * 1000000 + CAST(substr(t.{column}, 21, 6) AS INTEGER)))
                 / :repeat_us AS round
             FROM tickets AS t
-            WHERE t.status = 'assigned' AND t.first_response_at IS NULL
-              AND t.deadline_at <= :now AND t.paused_at IS NULL
+            WHERE {running} AND t.{column} <= :now
         )
         SELECT t.*, late.round AS round FROM late JOIN tickets AS t ON t.id = late.id
         WHERE NOT EXISTS (
@@ -106,8 +127,8 @@ def overdue_candidates(
             WHERE n.kind = :kind AND coalesce(n.ticket_id, 0) = coalesce(t.id, 0)
               AND n.key = late.round || '@' || t.assigned_at
         )
-        ORDER BY t.deadline_at, t.id
-        """,
+        ORDER BY t.{column}, t.id
+        """,  # noqa: S608 - our own column names
         {
             "now": to_db_time(now),
             "now_us": _microseconds(now),
@@ -118,15 +139,46 @@ def overdue_candidates(
     return [(ticket_from_row(row), int(row["round"])) for row in rows]
 
 
-def overdue_tickets(db: Database, now: datetime) -> list[Ticket]:
-    """Every ticket past its deadline without a first response (clock running), most late first."""
+def escalation_candidates(
+    db: Database,
+    kind: str,
+    now: datetime,
+    steps: Sequence[tuple[timedelta, str]],
+    clock: str = "response",
+) -> list[tuple[Ticket, str]]:
+    """Tickets past their `clock`'s deadline by at least a step's time, for each step
+    (time after the deadline, label) with no `kind` notice yet: each step is due once
+    per assignment, in order; after a pause in service every step passed is due.
+    Most late first, then by step."""
+    column, running = _CLOCKS[clock]
+    found: list[tuple[Ticket, str]] = []
+    for after, label in steps:
+        rows = db.query(
+            f"""
+            SELECT t.* FROM tickets AS t
+            WHERE {running} AND t.{column} <= :cutoff
+              AND NOT EXISTS (
+                SELECT 1 FROM notices AS n
+                WHERE n.kind = :kind AND coalesce(n.ticket_id, 0) = coalesce(t.id, 0)
+                  AND n.key = :label || '@' || t.assigned_at
+              )
+            ORDER BY t.{column}, t.id
+            """,  # noqa: S608 - our own column names
+            {"cutoff": to_db_time(now - after), "kind": kind, "label": label},
+        )
+        found += [(ticket_from_row(row), label) for row in rows]
+    return found
+
+
+def overdue_tickets(db: Database, now: datetime, clock: str = "response") -> list[Ticket]:
+    """Every ticket past its `clock`'s deadline (clock running), most late first."""
+    column, running = _CLOCKS[clock]
     rows = db.query(
-        """
-        SELECT * FROM tickets
-        WHERE status = 'assigned' AND first_response_at IS NULL
-          AND deadline_at <= :now AND paused_at IS NULL
-        ORDER BY deadline_at, id
-        """,
+        f"""
+        SELECT t.* FROM tickets AS t
+        WHERE {running} AND t.{column} <= :now
+        ORDER BY t.{column}, t.id
+        """,  # noqa: S608 - our own column names
         {"now": to_db_time(now)},
     )
     return [ticket_from_row(row) for row in rows]
@@ -165,7 +217,8 @@ _STINTS = """
            AND r.action IN ('replied', 'resolved')) AS first_response_at,
         EXISTS (SELECT 1 FROM ticket_events AS b
                 WHERE b.ticket_id = s.ticket_id AND b.id > s.id AND b.id < s.ended_id
-                  AND b.action = 'breached') AS breached,
+                  AND b.action = 'breached' AND b.detail NOT LIKE 'resolution%')
+            AS breached,
         t.assigned_at = s.assigned_at AND t.agency_id = s.agency_id AS is_current,
         t.status, t.deadline_at, t.first_response_at AS ticket_first_response_at,
         t.paused_at{outcomes}
@@ -176,7 +229,7 @@ _OUTCOMES = """,
         t.category_id,
         (SELECT min(b.at) FROM ticket_events AS b
          WHERE b.ticket_id = s.ticket_id AND b.id > s.id AND b.id < s.ended_id
-           AND b.action = 'breached') AS breached_at,
+           AND b.action = 'breached' AND b.detail NOT LIKE 'resolution%') AS breached_at,
         (SELECT x.at FROM ticket_events AS x WHERE x.id = s.ended_id) AS ended_at,
         (SELECT min(f.at) FROM ticket_events AS f
          WHERE f.ticket_id = s.ticket_id AND f.id > s.id AND f.id < s.ended_id

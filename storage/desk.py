@@ -27,7 +27,7 @@ from storage.repository import ticket_from_row
 _TOUCH_EVERY = timedelta(minutes=1)
 _OPEN = tuple(sorted(str(s) for s in OPEN_STATUSES))
 # Word for word the WHERE of the partial index tickets_open_by_deadline (migration m008).
-_OPEN_SQL = "status IN ('new', 'assigned', 'responded', 'waiting_citizen', 'resolved')"
+_OPEN_SQL = "status IN ('new', 'assigned', 'responded', 'waiting_citizen', 'awaiting_validation', 'resolved')"
 
 
 def _hash(secret: str) -> str:

@@ -457,3 +457,36 @@ def m010_delivery_counts_and_write_probe(db: Database) -> None:
         """
     )
     db.execute("CREATE TABLE write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL)")
+
+
+_OPEN_M011 = (
+    "('new', 'assigned', 'responded', 'waiting_citizen', 'awaiting_validation', 'resolved')"
+)
+_OPEN_INDEXES = (
+    ("tickets_open_by_agency", "agency_id, deadline_at, id"),
+    ("tickets_open_status", "status"),
+    ("tickets_open_by_deadline", "deadline_at, id"),
+)
+
+
+@migrations()
+def m011_resolution_deadlines(db: Database) -> None:
+    """The resolution deadline (working days by complaint class, docs/contract.md §14),
+    the class the agency gave, the agency's proof of the fix, and the index the deadline
+    scan reads them through: only tickets whose fix is still owed, so the scan stays
+    flat in closed tickets."""
+    db.execute("ALTER TABLE tickets ADD COLUMN resolution_class TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE tickets ADD COLUMN resolution_deadline_at TEXT")
+    db.execute("ALTER TABLE tickets ADD COLUMN proof TEXT NOT NULL DEFAULT '[]'")
+    # awaiting_validation is an open status: the partial indexes of open tickets again,
+    # with it in their list.
+    for name, columns in _OPEN_INDEXES:
+        db.execute(f"DROP INDEX {name}")
+        db.execute(f"CREATE INDEX {name} ON tickets ({columns}) WHERE status IN {_OPEN_M011}")
+    db.execute(
+        """
+        CREATE INDEX tickets_awaiting_resolution ON tickets (resolution_deadline_at)
+        WHERE status IN ('assigned', 'responded', 'awaiting_validation')
+          AND resolution_deadline_at IS NOT NULL
+        """
+    )

@@ -94,6 +94,9 @@ def _ticket_record(ticket: Ticket) -> dict[str, Any]:
         "claimed_by": ticket.claimed_by,
         "status_reason": ticket.status_reason,
         "updated_at": to_db_time(ticket.updated_at),
+        "resolution_class": ticket.resolution_class,
+        "resolution_deadline_at": to_db_time(ticket.resolution_deadline_at),
+        "proof": dump_json([a.to_dict() for a in ticket.proof]),
     }
 
 
@@ -126,6 +129,9 @@ def ticket_from_row(row: dict[str, Any]) -> Ticket:
         claimed_by=row["claimed_by"],
         status_reason=row["status_reason"],
         updated_at=from_db_time(row["updated_at"]),
+        resolution_class=row["resolution_class"],
+        resolution_deadline_at=from_db_time(row["resolution_deadline_at"]),
+        proof=[Attachment.from_dict(a) for a in json.loads(row["proof"])],
     )
 
 
@@ -283,7 +289,7 @@ class SqliteStore:
                 """
                 SELECT * FROM tickets
                 WHERE citizen_channel = ? AND citizen_chat_id = ?
-                  AND status IN ('new', 'assigned', 'responded', 'waiting_citizen', 'resolved')
+                  AND status IN ('new', 'assigned', 'responded', 'waiting_citizen', 'awaiting_validation', 'resolved')
                 ORDER BY id DESC
                 """,
                 [channel, chat_id],
@@ -306,7 +312,7 @@ class SqliteStore:
             """
             SELECT * FROM tickets
             WHERE agency_id = ?
-              AND status IN ('new', 'assigned', 'responded', 'waiting_citizen', 'resolved')
+              AND status IN ('new', 'assigned', 'responded', 'waiting_citizen', 'awaiting_validation', 'resolved')
             ORDER BY deadline_at IS NULL, deadline_at, id
             """,
             [agency_id],
@@ -319,7 +325,7 @@ class SqliteStore:
             self.db,
             """
             SELECT * FROM tickets
-            WHERE status IN ('new', 'assigned', 'responded', 'waiting_citizen', 'resolved')
+            WHERE status IN ('new', 'assigned', 'responded', 'waiting_citizen', 'awaiting_validation', 'resolved')
             ORDER BY id
             """,
         )

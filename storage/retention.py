@@ -34,7 +34,7 @@ def anonymise_closed_tickets(db: Database, cutoff: datetime, now: datetime) -> i
         with transaction(db):
             rows = list(
                 db.query(
-                    "SELECT id, attachments, citizen_channel, citizen_chat_id FROM tickets "
+                    "SELECT id, attachments, proof, citizen_channel, citizen_chat_id FROM tickets "
                     "WHERE anonymised_at IS NULL AND status IN ('closed', 'rejected', 'referred') "
                     "AND closed_at < ? "
                     "ORDER BY closed_at LIMIT ?",
@@ -61,7 +61,8 @@ def _media_files(db: Database, rows: list[dict]) -> list[str]:
     keys = [
         attachment["ref"]
         for row in rows
-        for attachment in json.loads(row["attachments"] or "[]")
+        for column in ("attachments", "proof")  # the proof photos show the place too
+        for attachment in json.loads(row[column] or "[]")
         if str(attachment.get("ref", "")).startswith("media:")
     ]
     if not keys:
@@ -82,7 +83,7 @@ def _media_files(db: Database, rows: list[dict]) -> list[str]:
 def _scrub(db: Database, ids: str, at: str) -> None:
     db.execute(
         "UPDATE tickets SET citizen_name = '', citizen_phone = '', citizen_chat_id = '', "
-        "description = '', latitude = NULL, longitude = NULL, address = NULL, attachments = '[]', "
+        "description = '', latitude = NULL, longitude = NULL, address = NULL, attachments = '[]', proof = '[]', "
         "claimed_by = '', anonymised_at = ? WHERE id IN (SELECT value FROM json_each(?))",
         [at, ids],
     )

@@ -36,6 +36,9 @@ TEST_CONFIG: dict[str, Any] = {
         "remind_before_hours": [12, 2],
         "overdue_repeat_hours": 24,
         "confirm_days": 3,
+        # The tests of §6 run round the clock; tests/test_calendar.py holds reminders
+        # to office hours, as the shipped config does.
+        "remind_outside_hours": True,
     },
     "dispatch": {"name": "Call Center I-Ceta", "telegram_chat_id": -1001000000000},
     "supervisors": {"telegram_chat_ids": [-1001000000099], "digest_time": "07:00"},

@@ -26,13 +26,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def write_config(tmp_path: Path, port: int, **service: Any) -> Path:
+def write_config(
+    tmp_path: Path, port: int, *, sla: Mapping[str, Any] | None = None, **service: Any
+) -> Path:
     """The shipped config.yaml with a database in `tmp_path`, the given port and
-    any other `service:` keys overridden."""
+    any other `service:` (and `sla:`) keys overridden."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     config["service"]["database"] = str(tmp_path / "iceta.db")
     config["service"]["port"] = port
     config["service"].update(service)
+    config["sla"].update(sla or {})
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path

@@ -59,7 +59,8 @@ def bot_texts(base: str, chat: str) -> list[str]:
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port = free_port()
-    config = write_config(tmp_path, port)
+    # Real time: the reminder must not wait for office hours whenever the suite runs.
+    config = write_config(tmp_path, port, sla={"remind_outside_hours": True})
     process = start_serve(config, tmp_path / "serve.log")
     base = f"http://127.0.0.1:{port}"
     try:
