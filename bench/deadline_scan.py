@@ -13,6 +13,11 @@ transaction with its notices and outbox rows):
 - minute: scans a minute apart, each sending what came due in that minute;
 - digest reads: the queries behind the daily digest and /stats (7 days).
 
+With the working calendar on (the default; `--no-calendar` for the shipped
+`sla.response_calendar: hours`), the response deadline counts office hours, every
+open ticket has a resolution deadline in working days, and a two-rung escalation
+ladder runs: the scan then works both clocks and the ladder.
+
     .venv/bin/python bench/deadline_scan.py                # 0, 100k and 1M closed
     .venv/bin/python bench/deadline_scan.py --closed 0,100000 --runs 5
 
@@ -39,7 +44,9 @@ from sqlite_utils import Database
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.config import Config, load_config  # noqa: E402
+import yaml  # noqa: E402
+
+from bot.config import Config, parse_config  # noqa: E402
 from bot.model import LOCAL  # noqa: E402
 from handlers.deadlines import ScanReport, scan  # noqa: E402
 from storage import deadlines as due  # noqa: E402
@@ -52,8 +59,8 @@ BATCH = 50_000
 INSERT_TICKET = """
     INSERT INTO tickets (id, citizen_channel, citizen_chat_id, citizen_name, description,
         category_id, agency_id, status, language, created_at, assigned_at, deadline_at,
-        first_response_at, paused_at, resolved_at, closed_at, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        first_response_at, paused_at, resolved_at, closed_at, updated_at, resolution_deadline_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 INSERT_EVENT = (
     "INSERT INTO ticket_events (ticket_id, at, actor, action, from_status, to_status, "
@@ -97,6 +104,7 @@ def closed_tickets(
             t(resolved),
             t(closed),
             t(closed),
+            None,
         )
         events = [
             (ticket_id, t(created), "system", "assigned", "new", "assigned", "", category.agency),
@@ -131,14 +139,22 @@ def open_tickets(
 ) -> Iterator[tuple[tuple, list[tuple]]]:
     """(ticket row, its events) for `count` open tickets around NOW."""
     categories = config.categories
+    calendar = config.working_calendar
+    on_calendar = config.sla.response_calendar == "working_hours"
     for ticket_id in range(first_id, first_id + count):
         category = rng.choice(categories)
         agency = category.agency
         kind = rng.choices(
             ("awaiting", "responded", "waiting", "resolved", "new"), (50, 25, 10, 10, 5)
         )[0]
-        assigned = NOW - timedelta(hours=rng.uniform(0, 30 if kind == "awaiting" else 72))
-        deadline = assigned + timedelta(hours=24)
+        if on_calendar:  # deadlines three working days out: spread over the last week
+            assigned = NOW - timedelta(hours=rng.uniform(0, 120 if kind == "awaiting" else 240))
+            deadline = calendar.add_working_time(assigned, timedelta(hours=24))
+            fix_by = calendar.close_of_working_day(assigned, 5)
+        else:
+            assigned = NOW - timedelta(hours=rng.uniform(0, 30 if kind == "awaiting" else 72))
+            deadline = assigned + timedelta(hours=24)
+            fix_by = None
         answered = paused = resolved = None
         status = {"awaiting": "assigned", "waiting": "waiting_citizen"}.get(kind, kind)
         if kind == "responded":
@@ -149,7 +165,7 @@ def open_tickets(
             answered = assigned + (NOW - assigned) * rng.random() / 2
             resolved = NOW - timedelta(days=4) * rng.random()
         if kind == "new":
-            agency, deadline, assigned = "", None, None
+            agency, deadline, assigned, fix_by = "", None, None, None
         created = assigned or NOW - timedelta(hours=rng.uniform(0, 5))
         row = (
             ticket_id,
@@ -169,6 +185,7 @@ def open_tickets(
             t(resolved),
             None,
             t(created),
+            t(fix_by),
         )
         events = []
         if assigned is not None:
@@ -234,27 +251,47 @@ def timed_scan(db: Database, config: Config, now: datetime) -> tuple[float, Scan
     return (time.perf_counter() - started) * 1000, report
 
 
+def _said(report: ScanReport) -> int:
+    """Tickets reminded, alerted, escalated (per rung) and auto-closed by one scan."""
+    return report.reminders + report.overdue_alerts + report.escalations + report.auto_closed
+
+
+def bench_config(calendar: bool) -> Config:
+    """The shipped config; with `calendar`, office-hours deadlines and a two-rung ladder
+    (the supervisors at the deadline, dispatch a day later)."""
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    if calendar:
+        supervisors = raw["supervisors"]["telegram_chat_ids"]
+        raw["sla"]["response_calendar"] = "working_hours"
+        raw["sla"]["escalation"] = [
+            {"after_hours": 0, "chats": supervisors[:1]},
+            {"after_hours": 24, "chats": [raw["dispatch"]["telegram_chat_id"]]},
+        ]
+        raw["calendar"]["extra_days_off"] = ["2026-12-24"]
+    return parse_config(raw)
+
+
 def measure(path: Path, config: Config, runs: int) -> dict[str, object]:
     db = open_database(path)
     try:
         catch_up_ms, first = timed_scan(db, config, NOW)
         drained = 1
-        sent = first.reminders + first.overdue_alerts + first.auto_closed
+        sent = _said(first)
         drain_ms = catch_up_ms
         while True:
             ms, report = timed_scan(db, config, NOW)
             drain_ms += ms
-            if not (report.reminders or report.overdue_alerts or report.auto_closed):
+            if not _said(report):
                 break
             drained += 1
-            sent += report.reminders + report.overdue_alerts + report.auto_closed
+            sent += _said(report)
         idle = [timed_scan(db, config, NOW)[0] for _ in range(runs)]
         minute: list[float] = []
         minute_sent = 0
         for index in range(1, runs + 1):
             ms, report = timed_scan(db, config, NOW + timedelta(minutes=index))
             minute.append(ms)
-            minute_sent += report.reminders + report.overdue_alerts
+            minute_sent += _said(report)
         digest: list[float] = []
         for _ in range(runs):
             started = time.perf_counter()
@@ -268,7 +305,7 @@ def measure(path: Path, config: Config, runs: int) -> dict[str, object]:
         db.close()
     return {
         "catch_up_ms": catch_up_ms,
-        "catch_up_sent": first.reminders + first.overdue_alerts + first.auto_closed,
+        "catch_up_sent": _said(first),
         "drain_scans": drained,
         "drain_ms": drain_ms,
         "sent": sent,
@@ -302,12 +339,19 @@ def main() -> int:
     parser.add_argument("--open", type=int, default=10_000, dest="open_count")
     parser.add_argument("--runs", type=int, default=15, help="scans per median")
     parser.add_argument("--dir", help="where to build the files (default: a temp dir)")
+    parser.add_argument(
+        "--no-calendar",
+        dest="calendar",
+        action="store_false",
+        help="calendar-hour deadlines as shipped, no resolution deadlines, no ladder",
+    )
     args = parser.parse_args()
-    config = load_config(ROOT / "config.yaml")
+    config = bench_config(args.calendar)
     sizes = [int(size) for size in args.closed.split(",")]
     print(f"machine: {machine()}")
     print(
         f"{args.open_count:,} open tickets; {len(config.agencies)} agencies; "
+        f"calendar {'on' if args.calendar else 'off'}; "
         f"medians of {args.runs} runs; times in ms\n"
     )
     header = (

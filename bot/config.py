@@ -9,7 +9,9 @@ makes either function raise anything else.
 
 The key names of docs/contract.md §7 are fixed; keys added here are `service.local_console`,
 `sla.draft_expiry_hours`, `agencies[].short_name`, `categories[].general_keywords` and
-`categories[].examples` (the same on referrals), `referrals` and `privacy`.
+`categories[].examples` (the same on referrals), `referrals`, `privacy` and
+`sla.remind_outside_hours`; those of §10–§14 (`desk`, `public`, `open311`, `backup`,
+`replication`, `calendar`, `sla.response_calendar` …) are fixed there.
 Secrets never live here: tokens come from the environment (see run_bot.py).
 """
 
@@ -762,6 +764,14 @@ class Config(_Section):
                 "working_calendar", self.calendar.working_calendar(self.service.tz)
             )
         return calendar
+
+    def complaint_class(self, given: str, category_id: str) -> str:
+        """A ticket's complaint class: the one the agency `given`, else its category's,
+        else the default (a key of `sla.resolution_days`)."""
+        if given in self.sla.resolution_days:
+            return given
+        category = self.category(category_id) if category_id else None
+        return category.complaint_class if category is not None else DEFAULT_CLASS
 
     def referral(self, referral_id: str) -> Referral | None:
         """The referral with this id, or None."""

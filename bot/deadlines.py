@@ -587,6 +587,12 @@ def overdue_now(session: Session) -> list[Ticket]:
     return [ticket for ticket in tickets if ticket.is_late(session.now)]
 
 
+def resolution_overdue_now(session: Session) -> list[Ticket]:
+    """Every ticket past its resolution deadline with the fix still owed, most late first."""
+    tickets = session.store.overdue_tickets(session.now, RESOLUTION.name)
+    return [ticket for ticket in tickets if ticket.is_resolution_late(session.now)]
+
+
 def tell_overdue(session: Session, chat_id: str) -> None:
     """`/overdue`: every ticket overdue now, grouped by agency, most late first."""
     tickets = overdue_now(session)
@@ -701,16 +707,19 @@ def _report_lines(session: Session, windows: Sequence[Window]) -> list[Line]:
     end = max(window.end for window in windows)
     assignments = store.assignments_between(start, end)
     overdue = Counter(ticket.agency_id for ticket in overdue_now(session))
+    unfixed = Counter(ticket.agency_id for ticket in resolution_overdue_now(session))
     lines: list[Line] = []
     quiet: list[str] = []
     for agency in session.config.agencies:
         mine = [a for a in assignments if a.agency_id == agency.id]
-        if not mine and not overdue[agency.id]:
+        if not mine and not overdue[agency.id] and not unfixed[agency.id]:
             quiet.append(agency.display)
             continue
         group = session.staff_text(
             "report_agency", agency=agency.display, overdue=overdue[agency.id]
         )
+        if unfixed[agency.id]:  # the second deadline: fixes owed past their day
+            group += session.staff_text("report_resolution_overdue", count=unfixed[agency.id])
         for window in windows:
             stats = response_stats(
                 (a for a in mine if window.start <= a.assigned_at < window.end), now

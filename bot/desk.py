@@ -18,7 +18,16 @@ from bot import conversation, lifecycle
 from bot.catalog import say
 from bot.config import Agency, Config
 from bot.deadlines import ResponseStats, Window, digest_windows, response_stats
-from bot.model import OPEN_STATUSES, PHONE, Assignment, Location, Status, Ticket, TicketQuery
+from bot.model import (
+    OPEN_STATUSES,
+    PHONE,
+    RESOLUTION_PENDING,
+    Assignment,
+    Location,
+    Status,
+    Ticket,
+    TicketQuery,
+)
 from bot.session import Session, channel_name
 from bot.staff import AGENCY, DISPATCH, Role
 from bot.tickets import format_number, mask_phone
@@ -31,8 +40,20 @@ MAX_WORDS = 8
 MAX_PAGE = 2_000  # 100,000 tickets a list deep: past that, a filter finds it faster
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)  # dates the list can be asked for
 
-ACTIONS = ("reply", "claim", "resolve", "transfer", "bounce", "reject", "note", "ask")
-_NEEDS_TEXT = {"reply", "bounce", "reject", "note", "ask"}
+ACTIONS = (
+    "reply",
+    "claim",
+    "resolve",
+    "transfer",
+    "bounce",
+    "reject",
+    "note",
+    "ask",
+    "accept",
+    "send_back",
+)
+_NEEDS_TEXT = {"reply", "bounce", "reject", "note", "ask", "send_back"}
+VALIDATION_ACTIONS = ("accept", "send_back")  # dispatch and supervisors (contract §14)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _PHONE = re.compile(r"\+?[0-9][0-9 .-]{6,18}[0-9]")
 
@@ -160,6 +181,8 @@ def act(
     text = text.strip()
     if action in _NEEDS_TEXT and not text:
         raise ActionRefused("action_needs_text")
+    if action in VALIDATION_ACTIONS and user.role.kind == AGENCY:
+        raise ActionRefused("action_validators_only")
     actor = user.actor
     try:
         if action == "reply":
@@ -167,9 +190,16 @@ def act(
         elif action == "claim":
             lifecycle.claim(session, ticket, actor)
         elif action == "resolve":
+            asked = lifecycle.resolve(session, ticket, actor, text)
+            if asked is None:  # waits for validation (sla.validate_resolution)
+                return "done_resolve_validation"
+            conversation.expect_fix_confirmation(session, asked)
+        elif action == "accept":
             conversation.expect_fix_confirmation(
-                session, lifecycle.resolve(session, ticket, actor, text)
+                session, lifecycle.accept_resolution(session, ticket, actor)
             )
+        elif action == "send_back":
+            lifecycle.send_back(session, ticket, actor, text)
         elif action == "note":
             lifecycle.note(session, ticket, actor, text)
         elif action == "ask":
@@ -279,6 +309,9 @@ class TicketView:
     created_at: datetime
     deadline_at: datetime | None
     first_response_at: datetime | None
+    resolution_deadline_at: datetime | None
+    resolution_class: str
+    resolution_late: bool
     claimed_by: str
     confidential: bool
     latitude: float | None
@@ -296,6 +329,10 @@ class TicketView:
     @property
     def first_response(self) -> str:
         return self.shown_time(self.first_response_at)
+
+    @property
+    def resolution_deadline(self) -> str:
+        return self.shown_time(self.resolution_deadline_at)
 
 
 class Viewer:
@@ -347,6 +384,13 @@ class Viewer:
             created_at=ticket.created_at,
             deadline_at=ticket.deadline_at,
             first_response_at=ticket.first_response_at,
+            resolution_deadline_at=ticket.resolution_deadline_at
+            if ticket.status in RESOLUTION_PENDING
+            else None,
+            resolution_class=self.config.complaint_class(
+                ticket.resolution_class, ticket.category_id
+            ),
+            resolution_late=ticket.is_resolution_late(self.now),
             claimed_by=ticket.claimed_by,
             confidential=ticket.confidential,
             latitude=location.latitude if location else None,

@@ -67,6 +67,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_responded": "Instansi sudah menanggapi; sedang ditindaklanjuti.",
         "status_waiting_citizen": "Instansi menunggu keterangan dari pelapor.",
         "status_resolved": "Instansi menyatakan selesai; menunggu konfirmasi pelapor.",
+        "status_awaiting_validation": "Instansi menyatakan selesai; hasilnya sedang diperiksa.",
         "status_closed": "Selesai.",
         "status_rejected": "Ditolak: bukan pengaduan yang dapat ditindaklanjuti.",
         "status_referred": "Di luar kewenangan Pemerintah Kabupaten; pelapor diarahkan ke "
@@ -89,6 +90,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_waiting_citizen": "The agency is waiting for details from the reporter.",
         "status_resolved": "The agency reports it resolved; waiting for the reporter's "
         "confirmation.",
+        "status_awaiting_validation": "The agency reports it resolved; the fix is being checked.",
         "status_closed": "Done.",
         "status_rejected": "Rejected: not a complaint that can be acted on.",
         "status_referred": "Outside the regency's authority; the reporter was directed to "

@@ -87,10 +87,7 @@ class Session:
 
     def resolution_class(self, ticket: Ticket) -> str:
         """The ticket's complaint class: the one the agency gave, else its category's."""
-        if ticket.resolution_class in self.config.sla.resolution_days:
-            return ticket.resolution_class
-        category = self.config.category(ticket.category_id) if ticket.category_id else None
-        return category.complaint_class if category is not None else DEFAULT_CLASS
+        return self.config.complaint_class(ticket.resolution_class, ticket.category_id)
 
     def resolution_days(self, ticket: Ticket) -> int:
         days = self.config.sla.resolution_days

@@ -45,8 +45,9 @@ class Store(Protocol):
 
     def all_open_tickets(self) -> list[Ticket]: ...
 
-    def overdue_tickets(self, now: datetime) -> list[Ticket]:
-        """Tickets past their deadline without a first response (clock running), most late first."""
+    def overdue_tickets(self, now: datetime, clock: str = "response") -> list[Ticket]:
+        """Tickets past their `clock`'s deadline (`response`: without a first response;
+        `resolution`: the fix still owed), clock running, most late first."""
         ...
 
     def assignments_between(self, start: datetime, end: datetime) -> list[Assignment]:

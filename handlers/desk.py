@@ -48,7 +48,7 @@ from bot.config import Agency, Config
 from bot.conversation import awaits_answer, matcher_for
 from bot.deadlines import ResponseStats, Window
 from bot.desk import DeskUser
-from bot.model import OPEN311, PHONE, Assignment, Inbound, Location, Outbound, Ticket
+from bot.model import OPEN311, PHONE, Assignment, Inbound, Location, Outbound, Status, Ticket
 from bot.routing import suggestion_id
 from bot.staff import AGENCY, DISPATCH, Role, role_display, role_of_chat
 from bot.tickets import format_number, parse_number
@@ -871,9 +871,12 @@ def _notice_name(state: _Desk, entry: stored.TimelineEntry) -> str:
     """A reminder or overdue alert the scan sent, and to whom."""
     role = role_of_chat(state.config, state.staff_channel, entry.chat_id, state.staff_channel)
     chat = role_display(state.config, role, state.t("role_supervisor")) if role else "-"
-    if entry.action == "reminder":
-        return state.t("notice_reminder", stage=entry.text.removesuffix("h"), chat=chat)
-    return state.t("notice_overdue", chat=chat)
+    if entry.action in ("reminder", "resolution_reminder"):
+        key = f"notice_{entry.action}"
+        return state.t(key, stage=entry.text.removesuffix("h"), chat=chat)
+    if entry.action.endswith("escalation"):  # the key's stage is "step2"
+        return state.t("notice_escalation", stage=entry.text.removeprefix("step"), chat=chat)
+    return state.t(f"notice_{entry.action}", chat=chat)
 
 
 def _viewer(state: _Desk) -> desk.Viewer:
@@ -895,6 +898,8 @@ def _actions_for(role: Role, ticket: Ticket) -> list[str]:
         return ["note"]
     if not ticket.agency_id:  # at dispatch
         return ["transfer", "reply", "ask", "reject", "note"]
+    if ticket.status == Status.AWAITING_VALIDATION:
+        return ["reply", "note"] if role.kind == AGENCY else ["accept", "send_back", "note"]
     offered = ["reply", "ask", "claim", "resolve", "transfer", "bounce", "reject", "note"]
     if ticket.claimed_by:
         offered.remove("claim")

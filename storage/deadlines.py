@@ -214,7 +214,8 @@ _STINTS = """
     SELECT s.ticket_id, s.agency_id, s.assigned_at,
         (SELECT min(r.at) FROM ticket_events AS r
          WHERE r.ticket_id = s.ticket_id AND r.id > s.id AND r.id < s.ended_id
-           AND r.action IN ('replied', 'resolved')) AS first_response_at,
+           AND r.action IN ('replied', 'resolved', 'validation_requested'))
+            AS first_response_at,
         EXISTS (SELECT 1 FROM ticket_events AS b
                 WHERE b.ticket_id = s.ticket_id AND b.id > s.id AND b.id < s.ended_id
                   AND b.action = 'breached' AND b.detail NOT LIKE 'resolution%')

@@ -408,7 +408,9 @@ def timeline(db: Database, ticket_id: int) -> list[TimelineEntry]:
     for kind, key, chat_id, at in db.execute(
         """
         SELECT kind, key, chat_id, at FROM notices
-        WHERE kind IN ('reminder', 'overdue') AND coalesce(ticket_id, 0) = ?
+        WHERE kind IN ('reminder', 'overdue', 'resolution_reminder', 'resolution_overdue',
+                       'escalation', 'resolution_escalation')
+          AND coalesce(ticket_id, 0) = ?
         """,
         [ticket_id],
     ):

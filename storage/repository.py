@@ -331,11 +331,11 @@ class SqliteStore:
         )
         return [ticket_from_row(row) for row in rows]
 
-    def overdue_tickets(self, now: datetime) -> list[Ticket]:
-        """Tickets past their deadline without a first response (clock running), most late first."""
+    def overdue_tickets(self, now: datetime, clock: str = "response") -> list[Ticket]:
+        """Tickets past their `clock`'s deadline (clock running), most late first."""
         from storage import deadlines  # here: storage.deadlines imports this module
 
-        return deadlines.overdue_tickets(self.db, now)
+        return deadlines.overdue_tickets(self.db, now, clock)
 
     def assignments_between(self, start: datetime, end: datetime) -> list[Assignment]:
         """Stints at agencies that began in [start, end), with how each was answered."""
