@@ -13,10 +13,11 @@ transaction with its notices and outbox rows):
 - minute: scans a minute apart, each sending what came due in that minute;
 - digest reads: the queries behind the daily digest and /stats (7 days).
 
-With the working calendar on (the default; `--no-calendar` for the shipped
-`sla.response_calendar: hours`), the response deadline counts office hours, every
-open ticket has a resolution deadline in working days, and a two-rung escalation
-ladder runs: the scan then works both clocks and the ladder.
+Every assigned open ticket has a resolution deadline (5 working days), as every
+assignment gets one. With the working calendar on (the default; `--no-calendar` for
+the shipped `sla.response_calendar: hours` without a ladder), the response deadline
+counts office hours, assignments spread over the last week and a two-rung escalation
+ladder runs.
 
     .venv/bin/python bench/deadline_scan.py                # 0, 100k and 1M closed
     .venv/bin/python bench/deadline_scan.py --closed 0,100000 --runs 5
@@ -154,7 +155,7 @@ def open_tickets(
         else:
             assigned = NOW - timedelta(hours=rng.uniform(0, 30 if kind == "awaiting" else 72))
             deadline = assigned + timedelta(hours=24)
-            fix_by = None
+            fix_by = calendar.close_of_working_day(assigned, 5)  # as every assignment has
         answered = paused = resolved = None
         status = {"awaiting": "assigned", "waiting": "waiting_citizen"}.get(kind, kind)
         if kind == "responded":
@@ -343,7 +344,7 @@ def main() -> int:
         "--no-calendar",
         dest="calendar",
         action="store_false",
-        help="calendar-hour deadlines as shipped, no resolution deadlines, no ladder",
+        help="calendar-hour response deadlines and no escalation ladder, as shipped",
     )
     args = parser.parse_args()
     config = bench_config(args.calendar)

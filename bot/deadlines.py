@@ -68,9 +68,6 @@ class Clock:
 RESPONSE = Clock("response", REMINDER, OVERDUE, ESCALATION)
 RESOLUTION = Clock("resolution", RESOLUTION_REMINDER, RESOLUTION_OVERDUE, RESOLUTION_ESCALATION)
 CLOCKS = (RESPONSE, RESOLUTION)
-_CLOCK_OF = {kind: clock for clock in CLOCKS for kind in (clock.reminder, clock.overdue)} | {
-    clock.escalation: clock for clock in CLOCKS
-}
 
 
 def escalation_label(index: int) -> str:
@@ -139,12 +136,8 @@ class Notice:
     ticket: Ticket
     key: str
     chat_id: str
-    clock: Clock = field(default=None, compare=False)  # type: ignore[assignment]
+    clock: Clock  # which deadline it is about
     step: int = -1  # the escalation rung, for an escalation notice
-
-    def __post_init__(self) -> None:
-        if self.clock is None:
-            object.__setattr__(self, "clock", _CLOCK_OF.get(self.kind, RESPONSE))
 
 
 @dataclass(frozen=True)

@@ -588,6 +588,7 @@ def test_no_query_of_a_scan_or_the_digest_reads_a_whole_table(
     used = " ".join(row[3] for sql in reads for row in db.execute(f"EXPLAIN QUERY PLAN {sql}"))
     for index in (
         "tickets_awaiting_response",
+        "tickets_awaiting_resolution",
         "tickets_awaiting_confirmation",
         "notices_once",
         "ticket_events_by_action",
