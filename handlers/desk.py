@@ -470,7 +470,7 @@ def desk_blueprint(
             # only to dispatch, who sees the number anyway
             staff_texts=user.role.kind == DISPATCH,
             when=lambda moment: _when(state, moment),
-            event_name=lambda action: event_name(state.language(), action),
+            event_name=lambda action, detail: event_name(state.language(), action, detail),
             actor_name=lambda actor: _actor_name(state, actor),
             notice_name=lambda entry: _notice_name(state, entry),
             actions=_actions_for(user.role, ticket),

@@ -84,7 +84,8 @@ ID: dict[str, str] = {
     "event_bounced": "Dikembalikan ke call center",
     "event_rejected": "Ditolak",
     "event_note": "Catatan internal",
-    "event_breached": "Lewat batas waktu",
+    "event_breached": "Lewat batas tanggapan",
+    "event_breached_resolution": "Lewat batas penyelesaian",
     "event_validation_requested": "Ditandai selesai, menunggu validasi",
     "event_sent_back": "Penyelesaian dikembalikan ke instansi",
     "event_classified": "Kelas pengaduan ditetapkan",
@@ -326,7 +327,8 @@ EN: dict[str, str] = {
     "event_bounced": "Bounced to the call center",
     "event_rejected": "Rejected",
     "event_note": "Internal note",
-    "event_breached": "Deadline missed",
+    "event_breached": "Response deadline missed",
+    "event_breached_resolution": "Resolution deadline missed",
     "event_validation_requested": "Marked resolved, waiting for validation",
     "event_sent_back": "Resolution sent back to the agency",
     "event_classified": "Complaint class set",
@@ -500,6 +502,9 @@ def has_desk_text(language: str, key: str) -> bool:
     return key in DESK_TEXTS.get(language, ID)
 
 
-def event_name(language: str, action: str) -> str:
-    """A timeline event's name; an action the catalog does not know reads as itself."""
+def event_name(language: str, action: str, detail: str = "") -> str:
+    """A timeline event's name; an action the catalog does not know reads as itself. A
+    breach names its deadline (its detail starts with `resolution` or `response`)."""
+    if action == "breached" and detail.startswith("resolution"):
+        action = "breached_resolution"
     return DESK_TEXTS.get(language, ID).get(f"event_{action}", action)
