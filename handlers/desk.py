@@ -870,7 +870,9 @@ def _actor_name(state: _Desk, actor: str) -> str:
 def _notice_name(state: _Desk, entry: stored.TimelineEntry) -> str:
     """A reminder or overdue alert the scan sent, and to whom."""
     role = role_of_chat(state.config, state.staff_channel, entry.chat_id, state.staff_channel)
-    chat = role_display(state.config, role, state.t("role_supervisor")) if role else "-"
+    # An escalation rung may go to a chat with no role here (the head's, the Sekda's).
+    chat = role_display(state.config, role, state.t("role_supervisor")) if role else entry.chat_id
+    chat = chat or "-"
     if entry.action in ("reminder", "resolution_reminder"):
         key = f"notice_{entry.action}"
         return state.t(key, stage=entry.text.removesuffix("h"), chat=chat)

@@ -264,6 +264,11 @@ def test_the_resolution_deadline_is_reminded_alerted_and_recorded(tmp_path: Path
     assert "Mohon segera diselesaikan" in pupr.inbox()
     [breach] = service.rows("SELECT detail FROM ticket_events WHERE action = 'breached'")
     assert breach["detail"] == "resolution 30 Des 2026 16.00 WIB"
+    client = desk_app(service).test_client()
+    sign_in(service, client, DISPATCH_CHAT, "Rina")
+    page = client.get("/desk/tickets/ICT-000001").get_data(as_text=True)
+    assert "Lewat batas penyelesaian" in page and "Lewat batas tanggapan" not in page
+    assert "Pengingat penyelesaian 12 jam sebelum batas, ke Dinas PUPR" in page
     # Answered in time: the late fix is not a late response.
     assert service.rows("SELECT count(*) AS n FROM notices WHERE kind = 'overdue'")[0]["n"] == 0
     [stint] = assignments_between(service.databases.get(), wib(21, 0), wib(22, 0))
@@ -317,6 +322,12 @@ def test_escalation_steps_in_order_each_once_across_a_restart(tmp_path: Path) ->
     ]
     keys = restarted.rows("SELECT key FROM notices WHERE kind = 'escalation' ORDER BY id")
     assert [row["key"].split("@")[0] for row in keys] == ["step1", "step2", "step3"]
+    client = desk_app(restarted).test_client()
+    sign_in(restarted, client, DISPATCH_CHAT, "Rina")
+    page = client.get("/desk/tickets/ICT-000001").get_data(as_text=True)
+    assert f"Eskalasi tahap 1, ke {HEAD_CHAT}" in page
+    assert "Eskalasi tahap 2, ke Supervisor" in page
+    assert f"Eskalasi tahap 3, ke {SEKDA_CHAT}" in page
 
 
 def test_escalation_steps_missed_while_down_are_sent_in_order(tmp_path: Path) -> None:
