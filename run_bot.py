@@ -483,6 +483,22 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+def deadline_rules(config: Config) -> str:
+    """One line for the start-up log: how this config counts deadlines (contract §6, §14)."""
+    sla, calendar = config.sla, config.calendar
+    hours = "office hours" if sla.response_calendar == "working_hours" else "calendar hours"
+    days_off = f"public holidays {calendar.public_holidays or 'none'}, "
+    days_off += f"{len(calendar.extra_days_off)} extra days off"
+    reminders = "round the clock" if sla.remind_outside_hours else "in office hours only"
+    classes = ", ".join(f"{name} {days}" for name, days in sla.resolution_days.items())
+    return (
+        f"first response in {sla.response_hours:g} {hours} ({days_off}); "
+        f"reminders {reminders}; resolution in working days ({classes}); "
+        f"escalation {len(sla.escalation)} steps; "
+        f"validation {'on' if sla.validate_resolution else 'off'}"
+    )
+
+
 def serve(config: Config, environ: Mapping[str, str]) -> int:
     from storage.backup import held_by_serve
 
@@ -582,6 +598,7 @@ def _serve(config: Config, environ: Mapping[str, str]) -> int:
         log.info("nightly backup: off (backup.directory is not set)")
     if service.replication is None:
         log.info("replication: off (replication.url is not set)")
+    log.info("deadlines: %s", deadline_rules(config))
 
     def stop(signum: int, frame: object) -> None:
         """SIGTERM: stop taking requests (503 with Retry-After), let the ones inside

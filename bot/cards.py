@@ -50,8 +50,10 @@ def location_text(ticket: Ticket) -> str:
 
 
 def card_buttons(session: Session, ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
-    if not ticket.is_open or ticket.status == Status.RESOLVED:
-        return ()  # closed, or resolved and waiting for the citizen: nothing to press
+    if not ticket.is_open or ticket.status in (Status.RESOLVED, Status.AWAITING_VALIDATION):
+        # closed, resolved and waiting for the citizen, or waiting for its validators
+        # (who have their own message with buttons): nothing to press
+        return ()
     text = session.staff_text
     ticket_id = ticket.id
     if not ticket.agency_id:  # at dispatch

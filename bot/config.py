@@ -30,6 +30,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import holidays
 import yaml
 from pydantic import (
     AfterValidator,
@@ -607,8 +608,6 @@ def _country(value: object) -> object:
     if value is None or value is False:
         return ""
     if isinstance(value, str) and value.strip():
-        import holidays  # only here and in bot/workdays.py
-
         if value.strip().upper() not in holidays.list_supported_countries():
             raise _problem(
                 "must be a country code the holidays package knows, such as ID, "

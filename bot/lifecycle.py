@@ -252,10 +252,13 @@ def _resume_clock(session: Session, ticket: Ticket) -> None:
     paused_at = ticket.paused_at
     if paused_at is not None:
         if ticket.deadline_at is not None and ticket.first_response_at is None:
-            ticket.deadline_at = session.push_back(ticket.deadline_at, paused_at)
-        if ticket.resolution_deadline_at is not None:
-            ticket.resolution_deadline_at = session.resolution_pushed_back(
-                ticket.resolution_deadline_at, paused_at
+            working = session.config.sla.response_calendar == "working_hours"
+            ticket.deadline_at = session.push_back(
+                ticket.deadline_at, paused_at, office_time=working
+            )
+        if ticket.resolution_deadline_at is not None:  # counted in working days: office time
+            ticket.resolution_deadline_at = session.push_back(
+                ticket.resolution_deadline_at, paused_at, office_time=True
             )
     ticket.paused_at = None
 

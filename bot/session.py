@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.catalog import say
-from bot.config import CHANNEL_NAMES, DEFAULT_CLASS, Config
+from bot.config import CHANNEL_NAMES, Config
 from bot.model import LOCAL, PHONE, Attachment, Button, Outbound, Status, Ticket, TicketEvent
 from bot.store import Store
 from bot.tickets import format_number
@@ -90,26 +90,20 @@ class Session:
         return self.config.complaint_class(ticket.resolution_class, ticket.category_id)
 
     def resolution_days(self, ticket: Ticket) -> int:
-        days = self.config.sla.resolution_days
-        return days.get(self.resolution_class(ticket), days.get(DEFAULT_CLASS, 5))
+        return self.config.sla.resolution_days[self.resolution_class(ticket)]
 
     def resolution_deadline_for(self, ticket: Ticket, assigned_at: datetime) -> datetime:
         """The resolution deadline: the close of the class's n-th working day after the
         day of assignment."""
         return self.calendar.close_of_working_day(assigned_at, self.resolution_days(ticket))
 
-    def push_back(self, deadline: datetime, paused_at: datetime) -> datetime:
-        """`deadline` moved on by the time spent waiting for the citizen since `paused_at`
-        (office time under `working_hours`, else all of it)."""
-        if self.config.sla.response_calendar == "working_hours":
+    def push_back(self, deadline: datetime, paused_at: datetime, *, office_time: bool) -> datetime:
+        """`deadline` moved on by the time spent waiting for the citizen since `paused_at`:
+        the office time in it when `office_time`, else all of it."""
+        if office_time:
             waited = self.calendar.working_time_between(paused_at, self.now)
             return self.calendar.add_working_time(deadline, waited)
         return deadline + max(timedelta(0), self.now - paused_at)
-
-    def resolution_pushed_back(self, deadline: datetime, paused_at: datetime) -> datetime:
-        """The resolution deadline moved on by the office time spent waiting."""
-        waited = self.calendar.working_time_between(paused_at, self.now)
-        return self.calendar.add_working_time(deadline, waited)
 
     # --- where staff chats are
     def holder_chat(self, ticket: Ticket) -> str:

@@ -372,6 +372,8 @@ def test_a_ticket_through_validation_sent_back_then_accepted_then_confirmed(
     answer = pupr.says("/selesai ICT-000001 Lubang sudah ditambal", attachments=(PROOF,))
     assert "ICT-000001 ditandai selesai dan menunggu validasi" in answer
     assert ticket_row(service)["status"] == Status.AWAITING_VALIDATION
+    card = pupr.last_bot_message(1, kind="card")
+    assert "🔎 ICT-000001 · Menunggu validasi" in card["text"] and card["buttons"] == []
     assert siti.inbox() == ""  # the citizen is asked only once it is accepted
     request = dispatch.last_bot_message(1)
     assert request["text"] == (
